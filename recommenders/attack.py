@@ -1,0 +1,166 @@
+"""ATT&CK Enterprise STIX bundle → technique catalog (id, name, tactics, parent, status).
+
+A lean reader of the STIX JSON rather than `mitreattack-python`: the catalog needs five fields per
+technique, and reading the bundle directly is an order of magnitude faster to load
+(`benchmarks/attack_load.py` measures both).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from recommenders.errors import DataError
+from recommenders.jsonio import read_json, sha256_file
+
+TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+
+Status = Literal["active", "revoked", "deprecated", "unknown", "not-enterprise"]
+
+
+@dataclass(frozen=True)
+class Tactic:
+    """One column of the Enterprise matrix, e.g. `TA0002 execution`."""
+
+    id: str
+    shortname: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Technique:
+    """One technique or sub-technique as the bundle describes it."""
+
+    id: str
+    name: str
+    tactics: tuple[str, ...]
+    """Tactic shortnames from `kill_chain_phases`, in the matrix's tactic order."""
+    status: Status
+    description: str = ""
+    revoked_by: str | None = None
+
+    @property
+    def parent(self) -> str | None:
+        """Parent technique ID of a sub-technique (`T1059.001` → `T1059`), else None."""
+        return self.id.split(".")[0] if "." in self.id else None
+
+
+@dataclass(frozen=True)
+class TechniqueCatalog:
+    """Every technique of one ATT&CK Enterprise release, indexed by ID."""
+
+    techniques: dict[str, Technique]
+    tactics: tuple[Tactic, ...]
+    source: str = ""
+    sha256: str = ""
+    _tactic_rank: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._tactic_rank.update({t.shortname: i for i, t in enumerate(self.tactics)})
+
+    @property
+    def tactic_order(self) -> tuple[str, ...]:
+        """Tactic shortnames in kill-chain (matrix) order."""
+        return tuple(t.shortname for t in self.tactics)
+
+    def status(self, technique_id: str) -> Status:
+        """Why an ID is usable or not: active, revoked, deprecated, unknown or not-enterprise."""
+        if not TECHNIQUE_ID.match(technique_id):
+            return "not-enterprise"
+        technique = self.techniques.get(technique_id)
+        return "unknown" if technique is None else technique.status
+
+    def active_ids(self) -> list[str]:
+        """Sorted IDs of techniques that may become matrix columns."""
+        return sorted(t.id for t in self.techniques.values() if t.status == "active")
+
+    def first_tactic_rank(self, technique_id: str) -> int:
+        """Kill-chain position of a technique's earliest tactic (unknown tactics sort last)."""
+        technique = self.techniques.get(technique_id)
+        ranks = [self._tactic_rank.get(t, len(self.tactics)) for t in (technique.tactics if technique else ())]
+        return min(ranks, default=len(self.tactics))
+
+
+def _external_id(obj: dict[str, Any]) -> str | None:
+    for ref in obj.get("external_references", []):
+        if ref.get("source_name") == "mitre-attack":
+            return ref.get("external_id")
+    return None
+
+
+def load_catalog(path: str | Path) -> TechniqueCatalog:
+    """Read an Enterprise STIX 2.x bundle (`.json` or `.json.gz`) into a catalog.
+
+    Revoked and deprecated techniques are kept with their status so that a dataset loader can say
+    *why* it drops an ID; they never become columns.
+    """
+    bundle = read_json(path)
+    if not isinstance(bundle, dict) or not isinstance(bundle.get("objects"), list):
+        raise DataError(
+            path, "objects", "not a STIX bundle (no list of objects)",
+            "pass an ATT&CK Enterprise bundle such as enterprise-attack-15.0.json",
+        )
+    objects = bundle["objects"]
+    by_stix_id = {o.get("id"): o for o in objects if isinstance(o, dict)}
+    matrices = [o for o in objects if o.get("type") == "x-mitre-matrix" and not o.get("revoked")]
+    if not matrices:
+        raise DataError(
+            path, "objects", "no x-mitre-matrix object, so the tactic order is unknown",
+            "pass the full Enterprise bundle, not a filtered subset",
+        )
+    enterprise = next((m for m in matrices if "enterprise" in m.get("name", "").lower()), matrices[0])
+    tactics = []
+    for ref in enterprise.get("tactic_refs", []):
+        obj = by_stix_id.get(ref)
+        if obj is None:
+            continue
+        tactics.append(Tactic(_external_id(obj) or "", obj["x_mitre_shortname"], obj.get("name", "")))
+    tactic_rank = {t.shortname: i for i, t in enumerate(tactics)}
+
+    revoked_by: dict[str, str] = {}
+    for obj in objects:
+        if obj.get("type") == "relationship" and obj.get("relationship_type") == "revoked-by":
+            target = by_stix_id.get(obj.get("target_ref"))
+            if target is not None and (target_id := _external_id(target)):
+                revoked_by[obj.get("source_ref")] = target_id
+
+    techniques: dict[str, Technique] = {}
+    for obj in objects:
+        if obj.get("type") != "attack-pattern":
+            continue
+        technique_id = _external_id(obj)
+        if technique_id is None or not TECHNIQUE_ID.match(technique_id):
+            continue
+        domains = obj.get("x_mitre_domains", ["enterprise-attack"])
+        if "enterprise-attack" not in domains:
+            continue
+        status: Status = "active"
+        if obj.get("revoked"):
+            status = "revoked"
+        elif obj.get("x_mitre_deprecated"):
+            status = "deprecated"
+        phases = obj.get("kill_chain_phases", [])
+        tactic_names = sorted(
+            {p["phase_name"] for p in phases if p.get("kill_chain_name") == "mitre-attack"},
+            key=lambda name: tactic_rank.get(name, len(tactic_rank)),
+        )
+        technique = Technique(
+            id=technique_id,
+            name=obj.get("name", ""),
+            tactics=tuple(tactic_names),
+            status=status,
+            description=obj.get("description", ""),
+            revoked_by=revoked_by.get(obj["id"]),
+        )
+        previous = techniques.get(technique_id)
+        # An ID can appear on a revoked object and on its live successor; the live one wins.
+        if previous is None or (previous.status != "active" and status == "active"):
+            techniques[technique_id] = technique
+    if not techniques:
+        raise DataError(
+            path, "objects", "no Enterprise attack-pattern objects",
+            "pass an ATT&CK Enterprise bundle (enterprise-attack-*.json)",
+        )
+    return TechniqueCatalog(techniques, tuple(tactics), source=Path(path).name, sha256=sha256_file(path))

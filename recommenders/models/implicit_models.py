@@ -1,0 +1,145 @@
+"""Wrappers around `implicit`'s ALS and BPR, so users can compare against the library they know.
+
+Thread control: `implicit` parallelises with its own threads, and a BLAS thread pool on top
+oversubscribes small machines (5–10× slower on 2 cores), so BLAS is limited to one thread while it
+runs. GPU: `implicit.gpu.HAS_CUDA` is only true when `rmm-cu13` is installed; without it
+`implicit` silently stays on the CPU, so a CUDA request without it is refused with the fix.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recommenders.models.base import Recommender
+from recommenders.models.bpr import bpr_fold_in
+
+
+def _threads() -> int:
+    return int(os.environ.get("TIE_NUM_THREADS", 0)) or (os.cpu_count() or 1)
+
+
+def _use_gpu(device: str) -> bool:
+    import implicit.gpu
+
+    if device.startswith("cuda") and not implicit.gpu.HAS_CUDA:
+        raise RuntimeError("implicit was asked for CUDA but has no GPU support: pip install rmm-cu13")
+    return device == "auto" and implicit.gpu.HAS_CUDA or device.startswith("cuda")
+
+
+class ImplicitALS(Recommender):
+    """`implicit.als.AlternatingLeastSquares`; `alpha` is implicit's (c = alpha·r on observed)."""
+
+    family = "implicit_als"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.1,
+        alpha: float = 11.0,
+        iterations: int = 15,
+        use_cg: bool = True,
+    ) -> None:
+        super().__init__(
+            factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, use_cg=use_cg
+        )
+        self._model = None
+
+    def _new_model(self, use_gpu: bool, seed: int = 0):  # type: ignore[no-untyped-def]
+        from implicit.als import AlternatingLeastSquares
+
+        return AlternatingLeastSquares(
+            factors=self.hparams["factors"], regularization=self.hparams["regularization"],
+            alpha=self.hparams["alpha"], iterations=self.hparams["iterations"],
+            use_cg=self.hparams["use_cg"], use_gpu=use_gpu, num_threads=_threads(), random_state=seed,
+        )
+
+    def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> ImplicitALS:
+        train = self._remember(train)
+        model = self._new_model(_use_gpu(device), seed)
+        with threadpool_limits(1, "blas"):
+            model.fit(train, show_progress=False)
+        self._model = model.to_cpu() if hasattr(model, "to_cpu") else model
+        return self
+
+    def score(self, observed: sp.csr_matrix) -> np.ndarray:
+        observed = self._check_observed(observed)
+        with threadpool_limits(1, "blas"):
+            users = self._model.recalculate_user(np.arange(observed.shape[0]), observed)  # type: ignore[union-attr]
+        return np.asarray(users @ self._model.item_factors.T, dtype=np.float32)  # type: ignore[union-attr]
+
+    def score_training_rows(self, rows: np.ndarray) -> np.ndarray:
+        return self._model.user_factors[rows] @ self._model.item_factors.T  # type: ignore[union-attr]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self._model.user_factors, "item_factors": self._model.item_factors}  # type: ignore[union-attr]
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        model = self._new_model(use_gpu=False)
+        model.user_factors = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
+        model.item_factors = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
+        self._model = model
+        self.n_items = model.item_factors.shape[0]
+
+
+class ImplicitBPR(Recommender):
+    """`implicit.bpr.BayesianPersonalizedRanking`; its last item column is the bias.
+
+    `implicit` cannot fold in a BPR user, so unseen reports use our own fixed-item BPR fold-in.
+    """
+
+    family = "implicit_bpr"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        learning_rate: float = 0.05,
+        regularization: float = 0.01,
+        iterations: int = 100,
+        fold_in_steps: int = 40,
+    ) -> None:
+        super().__init__(
+            factors=factors, learning_rate=learning_rate, regularization=regularization,
+            iterations=iterations, fold_in_steps=fold_in_steps,
+        )
+        self.user_factors: np.ndarray | None = None
+        self.item_factors: np.ndarray | None = None
+
+    def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> ImplicitBPR:
+        from implicit.bpr import BayesianPersonalizedRanking
+
+        train = self._remember(train)
+        model = BayesianPersonalizedRanking(
+            factors=self.hparams["factors"], learning_rate=self.hparams["learning_rate"],
+            regularization=self.hparams["regularization"], iterations=self.hparams["iterations"],
+            use_gpu=_use_gpu(device), num_threads=_threads(), random_state=seed,
+        )
+        with threadpool_limits(1, "blas"):
+            model.fit(train, show_progress=False)
+        model = model.to_cpu() if hasattr(model, "to_cpu") else model
+        self.user_factors = np.asarray(model.user_factors)
+        self.item_factors = np.asarray(model.item_factors)
+        return self
+
+    def score(self, observed: sp.csr_matrix) -> np.ndarray:
+        observed = self._check_observed(observed)
+        items, bias = self.item_factors[:, :-1], self.item_factors[:, -1]  # type: ignore[index]
+        users = bpr_fold_in(
+            items, bias, observed, steps=self.hparams["fold_in_steps"],
+            regularization=self.hparams["regularization"],
+        )
+        return users @ items.T + bias
+
+    def score_training_rows(self, rows: np.ndarray) -> np.ndarray:
+        return self.user_factors[rows] @ self.item_factors.T  # type: ignore[index,union-attr]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}  # type: ignore[dict-item]
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self.user_factors = np.asarray(state["user_factors"])
+        self.item_factors = np.asarray(state["item_factors"])
+        self.n_items = self.item_factors.shape[0]
