@@ -51,7 +51,7 @@ SWEEPS: dict[str, Sweep] = {
     "factorization": Sweep(
         "factorization",
         fixed={"epochs": 200},
-        grid={"factors": [32, 64], "gravity": [0.3, 1.0, 3.0]},
+        grid={"factors": [32, 64], "gravity": [0.3, 1.0], "regularization": [0.03, 0.3]},
         quick_grid={"factors": [32], "gravity": [1.0]},
         quick_fixed={"epochs": 30},
     ),

@@ -25,7 +25,7 @@ class Factorization(Recommender):
         self,
         factors: int = 64,
         learning_rate: float = 0.05,
-        regularization: float = 1e-3,
+        regularization: float = 0.1,
         gravity: float = 1.0,
         epochs: int = 300,
     ) -> None:

@@ -1,0 +1,119 @@
+"""Shared fixtures: a tiny STIX bundle and TIE corpus built in-test, and the real data when present."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+torch.set_num_threads(1)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TIE_NUM_THREADS", "1")
+
+TACTICS = ["initial-access", "execution", "persistence", "discovery", "exfiltration"]
+
+
+def _technique(tid: str, name: str, tactics: list[str], revoked: bool = False, deprecated: bool = False) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "type": "attack-pattern",
+        "id": f"attack-pattern--{tid}",
+        "name": name,
+        "description": f"{name} description.",
+        "x_mitre_domains": ["enterprise-attack"],
+        "external_references": [{"source_name": "mitre-attack", "external_id": tid}],
+        "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": t} for t in tactics],
+    }
+    if revoked:
+        obj["revoked"] = True
+    if deprecated:
+        obj["x_mitre_deprecated"] = True
+    return obj
+
+
+def make_bundle() -> dict[str, Any]:
+    """Twelve active techniques over five tactics, plus one revoked and one deprecated."""
+    tactics = [
+        {"type": "x-mitre-tactic", "id": f"x-mitre-tactic--{i}", "name": t.title(), "x_mitre_shortname": t,
+         "external_references": [{"source_name": "mitre-attack", "external_id": f"TA{i:04d}"}]}
+        for i, t in enumerate(TACTICS)
+    ]
+    matrix = {"type": "x-mitre-matrix", "id": "x-mitre-matrix--1", "name": "Enterprise ATT&CK",
+              "tactic_refs": [t["id"] for t in tactics]}
+    techniques = [
+        _technique("T1001", "Phish", ["initial-access"]),
+        _technique("T1002", "Exploit", ["initial-access"]),
+        _technique("T1003", "Shell", ["execution"]),
+        _technique("T1003.001", "PowerShell", ["execution"]),
+        _technique("T1004", "Script", ["execution"]),
+        _technique("T1005", "Run Key", ["persistence", "execution"]),
+        _technique("T1006", "Service", ["persistence"]),
+        _technique("T1007", "Scan", ["discovery"]),
+        _technique("T1008", "Enumerate", ["discovery"]),
+        _technique("T1009", "Exfil C2", ["exfiltration"]),
+        _technique("T1010", "Exfil Web", ["exfiltration"]),
+        _technique("T1011", "Cloud Exfil", ["exfiltration"]),
+        _technique("T1098", "Old Thing", ["execution"], revoked=True),
+        _technique("T1099", "Stale Thing", ["discovery"], deprecated=True),
+    ]
+    revoked_rel = {"type": "relationship", "id": "relationship--r", "relationship_type": "revoked-by",
+                   "source_ref": "attack-pattern--T1098", "target_ref": "attack-pattern--T1004"}
+    return {"type": "bundle", "id": "bundle--test", "spec_version": "2.0",
+            "objects": [*tactics, matrix, *techniques, revoked_rel]}
+
+
+GROUP_A = ["T1001", "T1003", "T1003.001", "T1005", "T1007", "T1009"]
+GROUP_B = ["T1002", "T1004", "T1006", "T1008", "T1010", "T1011"]
+
+
+def make_corpus(n_reports: int = 60, seed: int = 0, dirty: bool = False) -> dict[str, Any]:
+    """Reports drawn from two disjoint technique groups: a known answer for every recommender."""
+    rng = np.random.default_rng(seed)
+    reports = []
+    for i in range(n_reports):
+        group = GROUP_A if i % 2 == 0 else GROUP_B
+        chosen = rng.choice(group, size=int(rng.integers(3, len(group) + 1)), replace=False)
+        techniques = {str(t): int(rng.integers(1, 4)) for t in chosen}
+        reports.append({"id": i, "mitre_techniques": techniques, "references": [],
+                        "origin_of_data": "OpenCTI" if i % 3 else "TRAM"})
+    if dirty:
+        reports[0]["mitre_techniques"].update({"T1098": 1, "T1099": 2, "AML.T0001": 1, "T1999": 1, "": 1})
+        reports.append({"id": 999, "mitre_techniques": {"T1099": 1}, "origin_of_data": "VECTR"})
+    return {"name": "fixture", "reports": reports}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data folder laid out like the real one, with tiny files."""
+    (tmp_path / "tie").mkdir()
+    (tmp_path / "attack").mkdir()
+    (tmp_path / "attack" / "enterprise-attack-15.0.json").write_text(json.dumps(make_bundle()))
+    (tmp_path / "tie" / "combined_dataset_full_frequency.json").write_text(json.dumps(make_corpus()))
+    return tmp_path
+
+
+@pytest.fixture
+def block_matrix() -> sp.csr_matrix:
+    """120 reports × 12 techniques; even rows use columns 0–5, odd rows 6–11."""
+    rng = np.random.default_rng(1)
+    rows, cols = [], []
+    for i in range(120):
+        base = 0 if i % 2 == 0 else 6
+        for j in rng.choice(6, size=int(rng.integers(3, 7)), replace=False):
+            rows.append(i)
+            cols.append(base + j)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(120, 12))
+
+
+@pytest.fixture
+def real_data_dir() -> Path:
+    """The real data (TIE_DATA_DIR); tests that need it skip when it is not set."""
+    value = os.environ.get("TIE_DATA_DIR")
+    if not value or not (Path(value) / "tie").is_dir():
+        pytest.skip("TIE_DATA_DIR not set to the real data folder")
+    return Path(value)

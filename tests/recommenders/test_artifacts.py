@@ -1,0 +1,84 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from recommenders.artifacts import WEIGHTS, load_model, resolve_model_dir, save_model, write_best_pointer
+from recommenders.errors import DataError
+from recommenders.models import make_model
+
+VOCAB = tuple(f"T{1000 + i}" for i in range(12))
+
+
+@pytest.fixture
+def saved(tmp_path, block_matrix):
+    model = make_model("wals", factors=4, epochs=3).fit(block_matrix, seed=0)
+    save_model(model, tmp_path / "m", VOCAB, seed=0)
+    return model, tmp_path / "m"
+
+
+def test_round_trip(saved, block_matrix):
+    model, path = saved
+    loaded, manifest = load_model(path, expected_vocabulary=VOCAB)
+    assert manifest["family"] == "wals" and manifest["technique_ids"] == list(VOCAB)
+    np.testing.assert_allclose(loaded.score(block_matrix[:3]), model.score(block_matrix[:3]), rtol=1e-6)
+
+
+def test_best_pointer_is_followed(saved, tmp_path):
+    _, path = saved
+    write_best_pointer(tmp_path, path)
+    assert resolve_model_dir(tmp_path) == path.resolve()
+
+
+def test_truncated_weights_refused(saved):
+    _, path = saved
+    blob = (path / WEIGHTS).read_bytes()
+    (path / WEIGHTS).write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(DataError, match="checksum"):
+        load_model(path)
+
+
+def test_other_vocabulary_refused(saved):
+    _, path = saved
+    other = (*VOCAB[:-1], "T9999")
+    with pytest.raises(DataError, match="another technique vocabulary") as info:
+        load_model(path, expected_vocabulary=other)
+    assert "T9999" in str(info.value)
+
+
+def test_format_version_and_family_checked(saved):
+    _, path = saved
+    manifest = json.loads((path / "model.json").read_text())
+    (path / "model.json").write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(DataError, match="format_version"):
+        load_model(path)
+    (path / "model.json").write_text(json.dumps({**manifest, "family": "os.system"}))
+    with pytest.raises(DataError, match="unknown family"):
+        load_model(path)
+
+
+class _Boom:
+    def __reduce__(self):
+        return (open, ("/tmp/tie-gym-pwned-marker", "w"))
+
+
+def test_loading_never_executes_code(saved, tmp_path):
+    """A pickle bomb in place of the weights, with a matching checksum, is refused unexecuted."""
+    import hashlib
+
+    _, path = saved
+    marker = tmp_path.parent / "tie-gym-pwned-marker"
+    payload = pickle.dumps(_Boom()).replace(b"/tmp/tie-gym-pwned-marker", str(marker).encode())
+    (path / WEIGHTS).write_bytes(payload)
+    manifest = json.loads((path / "model.json").read_text())
+    manifest["weights_sha256"] = hashlib.sha256(payload).hexdigest()
+    (path / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match="safetensors"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_missing_artifact_explains(tmp_path):
+    with pytest.raises(DataError, match="recommenders.train"):
+        load_model(tmp_path)
