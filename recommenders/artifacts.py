@@ -28,7 +28,12 @@ MANIFEST = "model.json"
 BEST = "best.json"
 
 
-def save_model(model: Recommender, directory: str | Path, vocabulary: tuple[str, ...] | list[str], **provenance: Any) -> Path:
+def save_model(
+    model: Recommender,
+    directory: str | Path,
+    vocabulary: tuple[str, ...] | list[str],
+    **provenance: Any,
+) -> Path:
     """Write `weights.safetensors` then `model.json` (the manifest last, so it marks completeness).
 
     Args:
@@ -39,7 +44,9 @@ def save_model(model: Recommender, directory: str | Path, vocabulary: tuple[str,
     directory = Path(directory)
     state = {name: np.ascontiguousarray(array) for name, array in model.state_dict().items()}
     if model.n_items != len(vocabulary):
-        raise ValueError(f"model has {model.n_items} technique columns but the vocabulary has {len(vocabulary)}")
+        raise ValueError(
+            f"model has {model.n_items} technique columns but the vocabulary has {len(vocabulary)}"
+        )
     blob = save_safetensors(state)
     atomic_write(directory / WEIGHTS, lambda tmp: tmp.write_bytes(blob))
     manifest = {
@@ -66,15 +73,21 @@ def resolve_model_dir(path: str | Path) -> Path:
             break
         target = read_json(pointer)
         if not isinstance(target, dict) or not isinstance(target.get("path"), str):
-            raise DataError(pointer, "path", "missing or not a string", "rerun training to rewrite the pointer")
+            raise DataError(
+                pointer, "path", "missing or not a string", "rerun training to rewrite the pointer"
+            )
         path = (pointer.parent / target["path"]).resolve()
     raise DataError(
-        path, None, f"no {MANIFEST} or {BEST} here",
+        path,
+        None,
+        f"no {MANIFEST} or {BEST} here",
         "pass a model folder, a run folder or an output folder written by `python -m recommenders.train`",
     )
 
 
-def load_model(path: str | Path, expected_vocabulary: list[str] | tuple[str, ...] | None = None) -> tuple[Recommender, dict[str, Any]]:
+def load_model(
+    path: str | Path, expected_vocabulary: list[str] | tuple[str, ...] | None = None
+) -> tuple[Recommender, dict[str, Any]]:
     """Load and verify an artifact; returns the model and its manifest.
 
     Raises DataError naming the file and the fix on a wrong format version, a checksum or shape
@@ -85,31 +98,45 @@ def load_model(path: str | Path, expected_vocabulary: list[str] | tuple[str, ...
     manifest_path, weights_path = directory / MANIFEST, directory / WEIGHTS
     manifest = read_json(manifest_path)
     if not isinstance(manifest, dict):
-        raise DataError(manifest_path, None, "not a JSON object", "rerun training to rewrite the artifact")
+        raise DataError(
+            manifest_path, None, "not a JSON object", "rerun training to rewrite the artifact"
+        )
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise DataError(
-            manifest_path, "format_version", f"is {version!r}, this package reads {FORMAT_VERSION}",
+            manifest_path,
+            "format_version",
+            f"is {version!r}, this package reads {FORMAT_VERSION}",
             "retrain with this version of tie-gym, or install the version that wrote it",
         )
     family = manifest.get("family")
     if family not in FAMILIES:
-        raise DataError(manifest_path, "family", f"unknown family {family!r}", f"use one of {sorted(FAMILIES)}")
+        raise DataError(
+            manifest_path, "family", f"unknown family {family!r}", f"use one of {sorted(FAMILIES)}"
+        )
     vocabulary = manifest.get("technique_ids")
     if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
-        raise DataError(manifest_path, "technique_ids", "missing or not a list of IDs", "rerun training")
+        raise DataError(
+            manifest_path, "technique_ids", "missing or not a list of IDs", "rerun training"
+        )
     if not weights_path.is_file():
-        raise DataError(weights_path, None, "weights file missing", "rerun training to rewrite the artifact")
+        raise DataError(
+            weights_path, None, "weights file missing", "rerun training to rewrite the artifact"
+        )
     blob = weights_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != manifest.get("weights_sha256"):
         raise DataError(
-            weights_path, "weights_sha256", "checksum does not match the manifest (truncated or modified)",
+            weights_path,
+            "weights_sha256",
+            "checksum does not match the manifest (truncated or modified)",
             "re-copy the artifact or retrain",
         )
     try:
         state = load_safetensors(blob)
     except (SafetensorError, ValueError) as exc:
-        raise DataError(weights_path, None, f"not a safetensors file ({exc})", "retrain to rewrite the artifact") from exc
+        raise DataError(
+            weights_path, None, f"not a safetensors file ({exc})", "retrain to rewrite the artifact"
+        ) from exc
     hparams = manifest.get("hyperparameters", {})
     if not isinstance(hparams, dict):
         raise DataError(manifest_path, "hyperparameters", "not an object", "rerun training")
@@ -117,17 +144,22 @@ def load_model(path: str | Path, expected_vocabulary: list[str] | tuple[str, ...
         model = make_model(family, **hparams)
         model.load_state_dict(state)
     except (KeyError, ValueError) as exc:
-        raise DataError(weights_path, None, f"weights do not fit a {family} model ({exc})", "retrain") from exc
+        raise DataError(
+            weights_path, None, f"weights do not fit a {family} model ({exc})", "retrain"
+        ) from exc
     if model.n_items != len(vocabulary):
         raise DataError(
-            weights_path, "technique_ids",
-            f"weights have {model.n_items} technique columns but the manifest lists {len(vocabulary)}", "retrain",
+            weights_path,
+            "technique_ids",
+            f"weights have {model.n_items} technique columns but the manifest lists {len(vocabulary)}",
+            "retrain",
         )
     if expected_vocabulary is not None and list(expected_vocabulary) != vocabulary:
         theirs, ours = set(vocabulary), set(expected_vocabulary)
         diff = sorted(theirs ^ ours)
         raise DataError(
-            manifest_path, "technique_ids",
+            manifest_path,
+            "technique_ids",
             f"model was trained on another technique vocabulary ({len(vocabulary)} vs {len(expected_vocabulary)} "
             f"techniques; {len(diff)} differ, e.g. {diff[:5]}, or the order differs)",
             "retrain on this data, or load data with the model's ATT&CK version and options",

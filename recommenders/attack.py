@@ -79,7 +79,10 @@ class TechniqueCatalog:
     def first_tactic_rank(self, technique_id: str) -> int:
         """Kill-chain position of a technique's earliest tactic (unknown tactics sort last)."""
         technique = self.techniques.get(technique_id)
-        ranks = [self._tactic_rank.get(t, len(self.tactics)) for t in (technique.tactics if technique else ())]
+        ranks = [
+            self._tactic_rank.get(t, len(self.tactics))
+            for t in (technique.tactics if technique else ())
+        ]
         return min(ranks, default=len(self.tactics))
 
 
@@ -99,7 +102,9 @@ def load_catalog(path: str | Path) -> TechniqueCatalog:
     bundle = read_json(path)
     if not isinstance(bundle, dict) or not isinstance(bundle.get("objects"), list):
         raise DataError(
-            path, "objects", "not a STIX bundle (no list of objects)",
+            path,
+            "objects",
+            "not a STIX bundle (no list of objects)",
             "pass an ATT&CK Enterprise bundle such as enterprise-attack-15.0.json",
         )
     objects = bundle["objects"]
@@ -107,16 +112,22 @@ def load_catalog(path: str | Path) -> TechniqueCatalog:
     matrices = [o for o in objects if o.get("type") == "x-mitre-matrix" and not o.get("revoked")]
     if not matrices:
         raise DataError(
-            path, "objects", "no x-mitre-matrix object, so the tactic order is unknown",
+            path,
+            "objects",
+            "no x-mitre-matrix object, so the tactic order is unknown",
             "pass the full Enterprise bundle, not a filtered subset",
         )
-    enterprise = next((m for m in matrices if "enterprise" in m.get("name", "").lower()), matrices[0])
+    enterprise = next(
+        (m for m in matrices if "enterprise" in m.get("name", "").lower()), matrices[0]
+    )
     tactics = []
     for ref in enterprise.get("tactic_refs", []):
         obj = by_stix_id.get(ref)
         if obj is None:
             continue
-        tactics.append(Tactic(_external_id(obj) or "", obj["x_mitre_shortname"], obj.get("name", "")))
+        tactics.append(
+            Tactic(_external_id(obj) or "", obj["x_mitre_shortname"], obj.get("name", ""))
+        )
     tactic_rank = {t.shortname: i for i, t in enumerate(tactics)}
 
     revoked_by: dict[str, str] = {}
@@ -160,7 +171,11 @@ def load_catalog(path: str | Path) -> TechniqueCatalog:
             techniques[technique_id] = technique
     if not techniques:
         raise DataError(
-            path, "objects", "no Enterprise attack-pattern objects",
+            path,
+            "objects",
+            "no Enterprise attack-pattern objects",
             "pass an ATT&CK Enterprise bundle (enterprise-attack-*.json)",
         )
-    return TechniqueCatalog(techniques, tuple(tactics), source=Path(path).name, sha256=sha256_file(path))
+    return TechniqueCatalog(
+        techniques, tuple(tactics), source=Path(path).name, sha256=sha256_file(path)
+    )

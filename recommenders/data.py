@@ -31,12 +31,19 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
     chosen = data_dir if data_dir is not None else os.environ.get("TIE_DATA_DIR")
     if not chosen:
         raise DataError(
-            None, "TIE_DATA_DIR", "no data directory given",
+            None,
+            "TIE_DATA_DIR",
+            "no data directory given",
             "set TIE_DATA_DIR (or pass --data-dir) to the folder holding tie/ and attack/",
         )
     path = Path(chosen).expanduser()
     if not path.is_dir():
-        raise DataError(path, "TIE_DATA_DIR", "not a directory", "point it at the folder holding tie/ and attack/")
+        raise DataError(
+            path,
+            "TIE_DATA_DIR",
+            "not a directory",
+            "point it at the folder holding tie/ and attack/",
+        )
     return path
 
 
@@ -64,7 +71,11 @@ class DropSummary:
 
     def describe(self, show: int = 8) -> str:
         """A few readable lines: how many IDs were dropped per reason, with examples."""
-        if not self.ids_by_reason and not self.empty_reports_dropped and not self.reports_filtered_by_origin:
+        if (
+            not self.ids_by_reason
+            and not self.empty_reports_dropped
+            and not self.reports_filtered_by_origin
+        ):
             return "nothing dropped"
         lines = [
             f"dropped {self.ids_dropped} technique IDs ({self.observations_dropped} observations), "
@@ -105,7 +116,12 @@ def _parse_reports(payload: Any, path: Path) -> list[Report]:
             raise _field(path, f"{where}.id", "missing", fix)
         report_id = str(raw["id"])
         if report_id in seen:
-            raise _field(path, f"{where}.id", f"duplicate report id {report_id!r}", "give every report a unique id")
+            raise _field(
+                path,
+                f"{where}.id",
+                f"duplicate report id {report_id!r}",
+                "give every report a unique id",
+            )
         seen.add(report_id)
         techniques = raw.get("mitre_techniques")
         if not isinstance(techniques, dict):
@@ -113,8 +129,10 @@ def _parse_reports(payload: Any, path: Path) -> list[Report]:
         for technique_id, count in techniques.items():
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise _field(
-                    path, f"{where}.mitre_techniques[{technique_id!r}]",
-                    f"count {count!r} is not a non-negative integer", "store observation counts as integers",
+                    path,
+                    f"{where}.mitre_techniques[{technique_id!r}]",
+                    f"count {count!r} is not a non-negative integer",
+                    "store observation counts as integers",
                 )
         origin = raw.get("origin_of_data", "")
         if not isinstance(origin, str):
@@ -144,7 +162,10 @@ def load_corpus(
         known = {r.origin for r in raw_reports}
         if missing := sorted(set(origins) - known):
             raise DataError(
-                path, "origin_of_data", f"no report has origin {missing}", f"choose among {sorted(known)}"
+                path,
+                "origin_of_data",
+                f"no report has origin {missing}",
+                f"choose among {sorted(known)}",
             )
     dropped: dict[str, set[str]] = {}
     observations_dropped = empty = filtered = 0
@@ -166,12 +187,20 @@ def load_corpus(
         else:
             empty += 1
     summary = DropSummary(
-        {reason: sorted(ids) for reason, ids in dropped.items()}, observations_dropped, empty, filtered
+        {reason: sorted(ids) for reason, ids in dropped.items()},
+        observations_dropped,
+        empty,
+        filtered,
     )
     if summary.ids_dropped or empty or filtered:
         log.info("%s: %s", path.name, summary.describe())
     if not kept:
-        raise DataError(path, "reports", "no report has a valid Enterprise technique", "check the file and the ATT&CK version")
+        raise DataError(
+            path,
+            "reports",
+            "no report has a valid Enterprise technique",
+            "check the file and the ATT&CK version",
+        )
     return Corpus(tuple(kept), summary, source=path.name, sha256=sha256_file(path))
 
 
@@ -237,7 +266,9 @@ def load_matrix(
     return build_matrix(corpus, values, rollup), corpus, catalog
 
 
-def _row_major(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+def _row_major(
+    rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
     matrix = sp.csr_matrix((vals, (rows, cols)), shape=shape, dtype=np.float32)
     matrix.sort_indices()
     return matrix
@@ -260,8 +291,10 @@ def pair_holdout(
     Mirrors TIE's split: one random pair per report is pinned to train, then `validation` and
     `test` fractions of *all* pairs are drawn from the rest.
     """
-    if not (0 < validation and 0 < test and validation + test < 1):
-        raise ValueError(f"validation ({validation}) and test ({test}) must be positive and sum below 1")
+    if not (validation > 0 and test > 0 and validation + test < 1):
+        raise ValueError(
+            f"validation ({validation}) and test ({test}) must be positive and sum below 1"
+        )
     rng = np.random.default_rng(seed)
     coo = matrix.tocoo()
     order = np.lexsort((coo.col, coo.row))
@@ -281,7 +314,10 @@ def pair_holdout(
     assignment[free[n_val : n_val + n_test]] = 2
     shape = matrix.shape
     return PairSplit(
-        *(_row_major(rows[assignment == k], cols[assignment == k], vals[assignment == k], shape) for k in range(3))
+        *(
+            _row_major(rows[assignment == k], cols[assignment == k], vals[assignment == k], shape)
+            for k in range(3)
+        )
     )
 
 
@@ -305,7 +341,9 @@ class ReportSplit:
     test: HeldOutReports
 
 
-def _hold_out(matrix: sp.csr_matrix, rows: np.ndarray, fraction: float, rng: np.random.Generator) -> HeldOutReports:
+def _hold_out(
+    matrix: sp.csr_matrix, rows: np.ndarray, fraction: float, rng: np.random.Generator
+) -> HeldOutReports:
     sub = matrix[rows].tocsr()
     sub.sort_indices()
     observed_mask = np.zeros(sub.nnz, dtype=bool)
@@ -336,8 +374,10 @@ def report_holdout(
     Only reports with two or more techniques can be held out (one to show, one to predict);
     single-technique reports always train.
     """
-    if not (0 < validation and 0 < test and validation + test < 1 and 0 < observed_fraction < 1):
-        raise ValueError("validation, test and observed_fraction must lie in (0, 1) with validation + test < 1")
+    if not (validation > 0 and test > 0 and validation + test < 1 and 0 < observed_fraction < 1):
+        raise ValueError(
+            "validation, test and observed_fraction must lie in (0, 1) with validation + test < 1"
+        )
     rng = np.random.default_rng(seed)
     lengths = np.diff(matrix.indptr)
     eligible = rng.permutation(np.flatnonzero(lengths >= 2))

@@ -12,9 +12,15 @@ from recommenders.metrics import KS, mse, ranking_metrics
 from recommenders.models.base import Recommender
 
 
-def _both_modes(scores: np.ndarray, relevant: sp.csr_matrix, known: sp.csr_matrix, ks: Iterable[int]) -> dict[str, float]:
-    results = {f"masked/{k}": v for k, v in ranking_metrics(scores, relevant, known, ks, "masked").items()}
-    results.update({f"tie/{k}": v for k, v in ranking_metrics(scores, relevant, known, ks, "tie").items()})
+def _both_modes(
+    scores: np.ndarray, relevant: sp.csr_matrix, known: sp.csr_matrix, ks: Iterable[int]
+) -> dict[str, float]:
+    results = {
+        f"masked/{k}": v for k, v in ranking_metrics(scores, relevant, known, ks, "masked").items()
+    }
+    results.update(
+        {f"tie/{k}": v for k, v in ranking_metrics(scores, relevant, known, ks, "tie").items()}
+    )
     results["mse"] = mse(scores, relevant, known)
     return results
 
@@ -28,7 +34,9 @@ def evaluate_pairs(
     return _both_modes(scores, heldout[rows], train[rows], ks)
 
 
-def evaluate_reports(model: Recommender, reports: HeldOutReports, ks: Iterable[int] = KS) -> dict[str, float]:
+def evaluate_reports(
+    model: Recommender, reports: HeldOutReports, ks: Iterable[int] = KS
+) -> dict[str, float]:
     """Report protocol: fold in the observed part of unseen reports, rank the rest."""
     scores = np.asarray(model.score(reports.observed), dtype=np.float32)
     return _both_modes(scores, reports.heldout, reports.observed, ks)

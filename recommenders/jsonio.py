@@ -27,12 +27,17 @@ def read_json(path: str | Path) -> Any:
             return json.load(handle)
     except json.JSONDecodeError as exc:
         raise DataError(
-            path, None, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            path,
+            None,
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "re-download the file; it is truncated or corrupt",
         ) from exc
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise DataError(
-            path, None, f"cannot be read ({exc})", "re-download the file; it is truncated or corrupt"
+            path,
+            None,
+            f"cannot be read ({exc})",
+            "re-download the file; it is truncated or corrupt",
         ) from exc
 
 

@@ -79,7 +79,9 @@ def ranking_metrics(
         idcg = ideal_cumulative[np.minimum(n_rel, k).astype(int)]
         results[f"precision@{k}"] = float(np.mean(found / k))
         results[f"recall@{k}"] = float(np.mean(found / n_rel))
-        results[f"ndcg@{k}"] = float(dcg.sum() / idcg.sum()) if mode == "tie" else float(np.mean(dcg / idcg))
+        results[f"ndcg@{k}"] = (
+            float(dcg.sum() / idcg.sum()) if mode == "tie" else float(np.mean(dcg / idcg))
+        )
     return results
 
 

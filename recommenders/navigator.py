@@ -39,7 +39,11 @@ def forecast_layer(
     ]
     return {
         "name": name,
-        "versions": {"attack": attack_version, "navigator": NAVIGATOR_VERSION, "layer": LAYER_VERSION},
+        "versions": {
+            "attack": attack_version,
+            "navigator": NAVIGATOR_VERSION,
+            "layer": LAYER_VERSION,
+        },
         "domain": "enterprise-attack",
         "description": "Observed techniques (blue) and the recommender's forecast of what comes next (graded).",
         "techniques": techniques,

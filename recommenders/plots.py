@@ -26,7 +26,9 @@ def _save(fig: Any, path: Path) -> None:
     _pyplot().close(fig)
 
 
-def metric_vs_k(test_metrics: dict[str, dict[str, float]], protocol: str, path: Path, ks: Sequence[int]) -> None:
+def metric_vs_k(
+    test_metrics: dict[str, dict[str, float]], protocol: str, path: Path, ks: Sequence[int]
+) -> None:
     """Masked recall@k and NDCG@k against k, one line per model."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -50,7 +52,11 @@ def sweep_heatmaps(rows: list[dict[str, Any]], protocol: str, directory: Path) -
     written = []
     for name in sorted({r["name"] for r in rows}):
         family_rows = [r for r in rows if r["name"] == name and r["protocol"] == protocol]
-        swept = [key for key in family_rows[0]["hparams"] if len({str(r["hparams"][key]) for r in family_rows}) > 1]
+        swept = [
+            key
+            for key in family_rows[0]["hparams"]
+            if len({str(r["hparams"][key]) for r in family_rows}) > 1
+        ]
         if len(swept) < 2:
             continue
         x_key, y_key = swept[:2]
@@ -76,7 +82,13 @@ def sweep_heatmaps(rows: list[dict[str, Any]], protocol: str, directory: Path) -
     return written
 
 
-def technique_map(embeddings: np.ndarray, vocabulary: Sequence[str], catalog: TechniqueCatalog, path: Path, title: str) -> None:
+def technique_map(
+    embeddings: np.ndarray,
+    vocabulary: Sequence[str],
+    catalog: TechniqueCatalog,
+    path: Path,
+    title: str,
+) -> None:
     """2-D PCA of technique embeddings, coloured by each technique's first tactic."""
     plt = _pyplot()
     centred = embeddings - embeddings.mean(axis=0)
@@ -84,7 +96,11 @@ def technique_map(embeddings: np.ndarray, vocabulary: Sequence[str], catalog: Te
     coords = centred @ vt[:2].T
     tactics = catalog.tactic_order
     first = [
-        (catalog.techniques[t].tactics[0] if t in catalog.techniques and catalog.techniques[t].tactics else "unknown")
+        (
+            catalog.techniques[t].tactics[0]
+            if t in catalog.techniques and catalog.techniques[t].tactics
+            else "unknown"
+        )
         for t in vocabulary
     ]
     fig, ax = plt.subplots(figsize=(9, 7))

@@ -26,14 +26,31 @@ class Sweep:
         grid = self.quick_grid if quick else self.grid
         fixed = {**self.fixed, **(self.quick_fixed if quick else {})}
         keys = list(grid)
-        return [{**fixed, **dict(zip(keys, values, strict=True))} for values in itertools.product(*grid.values())]
+        return [
+            {**fixed, **dict(zip(keys, values, strict=True))}
+            for values in itertools.product(*grid.values())
+        ]
 
 
 SWEEPS: dict[str, Sweep] = {
     "top_items": Sweep("top_items"),
-    "ease": Sweep("ease", grid={"regularization": [10.0, 30.0, 100.0, 300.0, 1000.0]}, quick_grid={"regularization": [100.0]}),
+    "ease": Sweep(
+        "ease",
+        grid={"regularization": [10.0, 30.0, 100.0, 300.0, 1000.0]},
+        quick_grid={"regularization": [100.0]},
+    ),
     # TIE's published settings (k=4, c=0.001, λ=0, 25 epochs) with TIE's behaviour: not swept.
-    "tie_wals": Sweep("wals", fixed={"factors": 4, "alpha": 0.0, "regularization": 0.0, "epochs": 25, "tie_compat": True, "c": 0.001}),
+    "tie_wals": Sweep(
+        "wals",
+        fixed={
+            "factors": 4,
+            "alpha": 0.0,
+            "regularization": 0.0,
+            "epochs": 25,
+            "tie_compat": True,
+            "c": 0.001,
+        },
+    ),
     "wals": Sweep(
         "wals",
         fixed={"epochs": 15},

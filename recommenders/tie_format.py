@@ -17,7 +17,9 @@ from recommenders.errors import DataError
 from recommenders.jsonio import atomic_write
 from recommenders.models.wals import WALS
 
-_HYPERPARAMETER_DTYPE = np.dtype([("c", "<f4"), ("epochs", "<f4"), ("regularization_coefficient", "<f4")])
+_HYPERPARAMETER_DTYPE = np.dtype(
+    [("c", "<f4"), ("epochs", "<f4"), ("regularization_coefficient", "<f4")]
+)
 
 
 def import_tie_model(path: str | Path) -> tuple[WALS, list[str]]:
@@ -27,19 +29,33 @@ def import_tie_model(path: str | Path) -> tuple[WALS, list[str]]:
         with np.load(path, allow_pickle=False) as npz:
             missing = {"U", "V", "technique_ids"} - set(npz.files)
             if missing:
-                raise DataError(path, ",".join(sorted(missing)), "missing from the NPZ", "export the model from TIE again")
+                raise DataError(
+                    path,
+                    ",".join(sorted(missing)),
+                    "missing from the NPZ",
+                    "export the model from TIE again",
+                )
             u, v = np.asarray(npz["U"], dtype=np.float32), np.asarray(npz["V"], dtype=np.float32)
             technique_ids = [str(t) for t in npz["technique_ids"]]
             hyper = npz["hyperparameters"][0] if "hyperparameters" in npz.files else None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(path, None, f"not a readable TIE model NPZ ({exc})", "export the model from TIE again") from exc
+        raise DataError(
+            path, None, f"not a readable TIE model NPZ ({exc})", "export the model from TIE again"
+        ) from exc
     if v.shape[0] != len(technique_ids) or u.ndim != 2 or v.ndim != 2 or u.shape[1] != v.shape[1]:
-        raise DataError(path, "V", f"shapes U{u.shape}, V{v.shape} and {len(technique_ids)} IDs disagree", "export again")
+        raise DataError(
+            path,
+            "V",
+            f"shapes U{u.shape}, V{v.shape} and {len(technique_ids)} IDs disagree",
+            "export again",
+        )
     # float32 in the file: round so the manifest shows TIE's 0.001, not 0.0010000000474974513
     c = float(f"{float(hyper['c']):.6g}") if hyper is not None else None
     epochs = int(hyper["epochs"]) if hyper is not None else 0
     reg = float(hyper["regularization_coefficient"]) if hyper is not None else 0.0
-    model = WALS(factors=u.shape[1], alpha=0.0, regularization=reg, epochs=epochs, tie_compat=True, c=c)
+    model = WALS(
+        factors=u.shape[1], alpha=0.0, regularization=reg, epochs=epochs, tie_compat=True, c=c
+    )
     model.load_state_dict({"user_factors": u, "item_factors": v})
     return model, technique_ids
 
@@ -55,7 +71,9 @@ def export_tie_model(
 ) -> None:
     """Write factors in TIE's format so TIE's web app can load a model trained here."""
     if item_factors.shape[0] != len(technique_ids):
-        raise ValueError(f"{item_factors.shape[0]} item rows but {len(technique_ids)} technique IDs")
+        raise ValueError(
+            f"{item_factors.shape[0]} item rows but {len(technique_ids)} technique IDs"
+        )
     hyper = np.array([(c, epochs, regularization)], dtype=_HYPERPARAMETER_DTYPE)
     buffer = io.BytesIO()
     np.savez(

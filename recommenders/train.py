@@ -32,7 +32,6 @@ from recommenders.artifacts import save_model, write_best_pointer
 from recommenders.data import (
     DEFAULT_ATTACK,
     DEFAULT_CORPUS,
-    HeldOutReports,
     PairSplit,
     ReportSplit,
     load_matrix,
@@ -41,7 +40,7 @@ from recommenders.data import (
     resolve_data_dir,
 )
 from recommenders.evaluation import evaluate_pairs, evaluate_reports
-from recommenders.jsonio import atomic_write, sha256_file, write_json
+from recommenders.jsonio import atomic_write, write_json
 from recommenders.metrics import KS
 from recommenders.models import Recommender, make_model
 from recommenders.models.base import resolve_device
@@ -96,7 +95,9 @@ class Result:
     fit_seconds: float
 
 
-def _fit(name: str, hparams: dict[str, Any], train: sp.csr_matrix, config: TrainConfig) -> tuple[Recommender, float]:
+def _fit(
+    name: str, hparams: dict[str, Any], train: sp.csr_matrix, config: TrainConfig
+) -> tuple[Recommender, float]:
     model = make_model(SWEEPS[name].family, **hparams)
     start = time.perf_counter()
     model.fit(train, seed=config.seed, device=config.device)
@@ -117,9 +118,27 @@ def sweep(
     for name, hparams in bar:
         bar.set_postfix_str(name)
         model, seconds = _fit(name, hparams, pair.train, config)
-        results.append(Result(name, SWEEPS[name].family, "pair", hparams, evaluate_pairs(model, pair.train, pair.validation), seconds))
+        results.append(
+            Result(
+                name,
+                SWEEPS[name].family,
+                "pair",
+                hparams,
+                evaluate_pairs(model, pair.train, pair.validation),
+                seconds,
+            )
+        )
         model, seconds = _fit(name, hparams, report.train, config)
-        results.append(Result(name, SWEEPS[name].family, "report", hparams, evaluate_reports(model, report.validation), seconds))
+        results.append(
+            Result(
+                name,
+                SWEEPS[name].family,
+                "report",
+                hparams,
+                evaluate_reports(model, report.validation),
+                seconds,
+            )
+        )
     return results
 
 
@@ -128,7 +147,10 @@ def select(results: list[Result]) -> dict[tuple[str, str], Result]:
     best: dict[tuple[str, str], Result] = {}
     for result in results:
         key = (result.name, result.protocol)
-        if key not in best or result.validation[SELECTION_METRIC] > best[key].validation[SELECTION_METRIC]:
+        if (
+            key not in best
+            or result.validation[SELECTION_METRIC] > best[key].validation[SELECTION_METRIC]
+        ):
             best[key] = result
     return best
 
@@ -136,24 +158,54 @@ def select(results: list[Result]) -> dict[tuple[str, str], Result]:
 def _sweep_csv(results: list[Result]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["name", "family", "protocol", "hyperparameters", "fit_seconds",
-                     "val_masked_ndcg@20", "val_masked_recall@20", "val_masked_precision@20", "val_tie_ndcg@20"])
+    writer.writerow(
+        [
+            "name",
+            "family",
+            "protocol",
+            "hyperparameters",
+            "fit_seconds",
+            "val_masked_ndcg@20",
+            "val_masked_recall@20",
+            "val_masked_precision@20",
+            "val_tie_ndcg@20",
+        ]
+    )
     for r in results:
-        writer.writerow([r.name, r.family, r.protocol, json.dumps(r.hparams, sort_keys=True), f"{r.fit_seconds:.3f}",
-                         f"{r.validation['masked/ndcg@20']:.5f}", f"{r.validation['masked/recall@20']:.5f}",
-                         f"{r.validation['masked/precision@20']:.5f}", f"{r.validation['tie/ndcg@20']:.5f}"])
+        writer.writerow(
+            [
+                r.name,
+                r.family,
+                r.protocol,
+                json.dumps(r.hparams, sort_keys=True),
+                f"{r.fit_seconds:.3f}",
+                f"{r.validation['masked/ndcg@20']:.5f}",
+                f"{r.validation['masked/recall@20']:.5f}",
+                f"{r.validation['masked/precision@20']:.5f}",
+                f"{r.validation['tie/ndcg@20']:.5f}",
+            ]
+        )
     return buffer.getvalue()
 
 
-def summary_table(test: dict[str, dict[str, dict[str, float]]], ks: tuple[int, ...] = (10, 20, 50)) -> str:
+def summary_table(
+    test: dict[str, dict[str, dict[str, float]]], ks: tuple[int, ...] = (10, 20, 50)
+) -> str:
     """Plain-text table: test P/R/NDCG@k per model and protocol (masked), plus TIE-compat NDCG@20."""
-    header = f"{'model':14s} {'protocol':8s} " + " ".join(f"{m}@{k:<3d}" for k in ks for m in ("P", "R", "N")) + "  tieN@20"
+    header = (
+        f"{'model':14s} {'protocol':8s} "
+        + " ".join(f"{m}@{k:<3d}" for k in ks for m in ("P", "R", "N"))
+        + "  tieN@20"
+    )
     lines = [header, "-" * len(header)]
     for protocol in PROTOCOLS:
-        for name, metrics in sorted(test[protocol].items(), key=lambda kv: -kv[1]["masked/ndcg@20"]):
+        for name, metrics in sorted(
+            test[protocol].items(), key=lambda kv: -kv[1]["masked/ndcg@20"]
+        ):
             cells = " ".join(
                 f"{metrics[f'masked/{m}@{k}']:.3f}".rjust(len(f"{m[0].upper()}@{k:<3d}"))
-                for k in ks for m in ("precision", "recall", "ndcg")
+                for k in ks
+                for m in ("precision", "recall", "ndcg")
             )
             lines.append(f"{name:14s} {protocol:8s} {cells}  {metrics['tie/ndcg@20']:.3f}")
     return "\n".join(lines)
@@ -169,17 +221,28 @@ def run(config: TrainConfig) -> Path:
     threads = config.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
     os.environ.setdefault("TIE_NUM_THREADS", str(threads))
-    device = str(resolve_device(config.device))
-    config = TrainConfig(**{**asdict(config), "device": device})
+    torch_device = str(resolve_device(config.device))
 
-    root = resolve_data_dir(config.data_dir) if config.corpus is None or config.attack is None else None
+    root = (
+        resolve_data_dir(config.data_dir)
+        if config.corpus is None or config.attack is None
+        else None
+    )
     corpus_path = Path(config.corpus) if config.corpus else root / DEFAULT_CORPUS  # type: ignore[operator]
     attack_path = Path(config.attack) if config.attack else root / DEFAULT_ATTACK  # type: ignore[operator]
     data, corpus, catalog = load_matrix(
-        corpus_path=corpus_path, attack_path=attack_path, values=config.values,  # type: ignore[arg-type]
-        rollup=config.rollup, origins=list(config.origins) if config.origins else None,
+        corpus_path=corpus_path,
+        attack_path=attack_path,
+        values=config.values,  # type: ignore[arg-type]
+        rollup=config.rollup,
+        origins=list(config.origins) if config.origins else None,
     )
-    log.info("matrix: %d reports × %d techniques, %d entries; %s", *data.shape, data.matrix.nnz, corpus.dropped.describe())
+    log.info(
+        "matrix: %d reports × %d techniques, %d entries; %s",
+        *data.shape,
+        data.matrix.nnz,
+        corpus.dropped.describe(),
+    )
     matrix = data.matrix
     pair = pair_holdout(matrix, config.seed)
     report = report_holdout(matrix, config.seed)
@@ -190,10 +253,10 @@ def run(config: TrainConfig) -> Path:
 
     out = Path(config.out)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    final = out / "runs" / stamp
+    final = out / stamp
     suffix = 1
     while final.exists():
-        final = out / "runs" / f"{stamp}-{suffix}"
+        final = out / f"{stamp}-{suffix}"
         suffix += 1
     staging = final.parent / f".tmp-{final.name}"
     if staging.exists():
@@ -211,12 +274,16 @@ def run(config: TrainConfig) -> Path:
         "data": {
             "corpus": {"file": corpus_path.name, "sha256": corpus.sha256},
             "attack": {"file": attack_path.name, "sha256": catalog.sha256},
-            "values": config.values, "rollup": config.rollup,
+            "values": config.values,
+            "rollup": config.rollup,
             "origins": list(config.origins) if config.origins else None,
         },
         "seed": config.seed,
         "split": {
-            "protocol": "report", "validation": 0.1, "test": 0.2, "observed_fraction": 0.5,
+            "protocol": "report",
+            "validation": 0.1,
+            "test": 0.2,
+            "observed_fraction": 0.5,
             "test_report_ids": [data.report_ids[i] for i in report.test.rows],
             "trained_on": "train+validation reports",
         },
@@ -232,36 +299,58 @@ def run(config: TrainConfig) -> Path:
             model, seconds = _fit(name, result.hparams, report_trainval, config)
             scores = evaluate_reports(model, report.test)
             save_model(
-                model, models_dir / name, data.techniques, name=name, **provenance,
+                model,
+                models_dir / name,
+                data.techniques,
+                name=name,
+                **provenance,
                 metrics={"validation": result.validation, "test": scores},
             )
         test[protocol][name] = scores
         metrics[protocol][name] = {
-            "hyperparameters": result.hparams, "validation": result.validation, "test": scores,
+            "hyperparameters": result.hparams,
+            "validation": result.validation,
+            "test": scores,
             "refit_seconds": seconds,
         }
 
     best_name = max(
-        (n for (n, p) in chosen if p == "report"), key=lambda n: chosen[(n, "report")].validation[SELECTION_METRIC]
+        (n for (n, p) in chosen if p == "report"),
+        key=lambda n: chosen[(n, "report")].validation[SELECTION_METRIC],
     )
     elapsed = time.perf_counter() - started
-    write_json(staging / "metrics.json", {"selection_metric": SELECTION_METRIC, "best": best_name, **metrics})
-    atomic_write(staging / "sweep.csv", lambda tmp: tmp.write_text(_sweep_csv(results), encoding="utf-8"))
+    write_json(
+        staging / "metrics.json",
+        {"selection_metric": SELECTION_METRIC, "best": best_name, **metrics},
+    )
+    atomic_write(
+        staging / "sweep.csv", lambda tmp: tmp.write_text(_sweep_csv(results), encoding="utf-8")
+    )
     table = summary_table(test)
-    atomic_write(staging / "summary.txt", lambda tmp: tmp.write_text(table + "\n", encoding="utf-8"))
-    write_json(staging / "manifest.json", {
-        "package_version": recommenders.__version__,
-        "created_utc": stamp,
-        "config": {k: v for k, v in asdict(config).items() if k != "extra"},
-        "data": provenance["data"],
-        "matrix": {"reports": data.shape[0], "techniques": data.shape[1], "entries": int(matrix.nnz),
-                   "dropped": corpus.dropped.ids_by_reason},
-        "best": {"name": best_name, "path": f"models/{best_name}"},
-        "selection_metric": SELECTION_METRIC,
-        "sweep_seconds": round(elapsed, 2),
-        "torch": torch.__version__,
-        "python": sys.version.split()[0],
-    })
+    atomic_write(
+        staging / "summary.txt", lambda tmp: tmp.write_text(table + "\n", encoding="utf-8")
+    )
+    write_json(
+        staging / "manifest.json",
+        {
+            "package_version": recommenders.__version__,
+            "created_utc": stamp,
+            "config": {k: v for k, v in asdict(config).items() if k != "extra"},
+            "data": provenance["data"],
+            "matrix": {
+                "reports": data.shape[0],
+                "techniques": data.shape[1],
+                "entries": int(matrix.nnz),
+                "dropped": corpus.dropped.ids_by_reason,
+            },
+            "best": {"name": best_name, "path": f"models/{best_name}"},
+            "selection_metric": SELECTION_METRIC,
+            "sweep_seconds": round(elapsed, 2),
+            "torch": torch.__version__,
+            "torch_device": torch_device,
+            "python": sys.version.split()[0],
+        },
+    )
     if config.plots:
         _write_plots(staging, results, test, models_dir, data.techniques, catalog)
     write_best_pointer(staging, models_dir / best_name)
@@ -272,13 +361,27 @@ def run(config: TrainConfig) -> Path:
     return final
 
 
-def _write_plots(staging: Path, results: list[Result], test: dict[str, Any], models_dir: Path,
-                 vocabulary: tuple[str, ...], catalog: Any) -> None:
+def _write_plots(
+    staging: Path,
+    results: list[Result],
+    test: dict[str, Any],
+    models_dir: Path,
+    vocabulary: tuple[str, ...],
+    catalog: Any,
+) -> None:
     from recommenders import plots
     from recommenders.artifacts import load_model
 
     plot_dir = staging / "plots"
-    rows = [{"name": r.name, "protocol": r.protocol, "hparams": r.hparams, "val_ndcg@20": r.validation["masked/ndcg@20"]} for r in results]
+    rows = [
+        {
+            "name": r.name,
+            "protocol": r.protocol,
+            "hparams": r.hparams,
+            "val_ndcg@20": r.validation["masked/ndcg@20"],
+        }
+        for r in results
+    ]
     for protocol in PROTOCOLS:
         plots.metric_vs_k(test[protocol], protocol, plot_dir / f"metrics_vs_k_{protocol}.png", KS)
         plots.sweep_heatmaps(rows, protocol, plot_dir)
@@ -286,23 +389,35 @@ def _write_plots(staging: Path, results: list[Result], test: dict[str, Any], mod
         if (models_dir / name).is_dir():
             model, _ = load_model(models_dir / name)
             plots.technique_map(
-                np.asarray(model.state_dict()["item_factors"]), vocabulary, catalog,
-                plot_dir / "technique_map.png", f"Technique embeddings ({name}), PCA, coloured by first tactic",
+                np.asarray(model.state_dict()["item_factors"]),
+                vocabulary,
+                catalog,
+                plot_dir / "technique_map.png",
+                f"Technique embeddings ({name}), PCA, coloured by first tactic",
             )
             break
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    parser = argparse.ArgumentParser(prog="python -m recommenders.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m recommenders.train", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--data-dir", help="folder with tie/ and attack/ (default: $TIE_DATA_DIR)")
     parser.add_argument("--corpus", help="dataset file (overrides the default in --data-dir)")
-    parser.add_argument("--attack", help="ATT&CK Enterprise bundle (overrides the default in --data-dir)")
+    parser.add_argument(
+        "--attack", help="ATT&CK Enterprise bundle (overrides the default in --data-dir)"
+    )
     parser.add_argument("--out", default="runs", help="output folder (default: runs)")
-    parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                        help=f"comma-separated names among {','.join(SWEEPS)} (default: all)")
+    parser.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help=f"comma-separated names among {','.join(SWEEPS)} (default: all)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="one configuration per model, few epochs (CI)")
+    parser.add_argument(
+        "--quick", action="store_true", help="one configuration per model, few epochs (CI)"
+    )
     parser.add_argument("--values", choices=["binary", "count"], default="binary")
     parser.add_argument("--rollup", action="store_true", help="roll sub-techniques up into parents")
     parser.add_argument("--origins", help="comma-separated origin_of_data values to keep")
@@ -315,9 +430,18 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         parser.error(f"unknown model(s) {unknown}; choose among {list(SWEEPS)}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     return TrainConfig(
-        data_dir=args.data_dir, corpus=args.corpus, attack=args.attack, out=args.out, models=models,
-        device=args.device, seed=args.seed, quick=args.quick, values=args.values, rollup=args.rollup,
-        origins=tuple(args.origins.split(",")) if args.origins else None, threads=args.threads,
+        data_dir=args.data_dir,
+        corpus=args.corpus,
+        attack=args.attack,
+        out=args.out,
+        models=models,
+        device=args.device,
+        seed=args.seed,
+        quick=args.quick,
+        values=args.values,
+        rollup=args.rollup,
+        origins=tuple(args.origins.split(",")) if args.origins else None,
+        threads=args.threads,
         plots=not args.no_plots,
     )
 

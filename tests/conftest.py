@@ -19,7 +19,9 @@ os.environ.setdefault("TIE_NUM_THREADS", "1")
 TACTICS = ["initial-access", "execution", "persistence", "discovery", "exfiltration"]
 
 
-def _technique(tid: str, name: str, tactics: list[str], revoked: bool = False, deprecated: bool = False) -> dict[str, Any]:
+def _technique(
+    tid: str, name: str, tactics: list[str], revoked: bool = False, deprecated: bool = False
+) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "type": "attack-pattern",
         "id": f"attack-pattern--{tid}",
@@ -27,7 +29,9 @@ def _technique(tid: str, name: str, tactics: list[str], revoked: bool = False, d
         "description": f"{name} description.",
         "x_mitre_domains": ["enterprise-attack"],
         "external_references": [{"source_name": "mitre-attack", "external_id": tid}],
-        "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": t} for t in tactics],
+        "kill_chain_phases": [
+            {"kill_chain_name": "mitre-attack", "phase_name": t} for t in tactics
+        ],
     }
     if revoked:
         obj["revoked"] = True
@@ -39,12 +43,21 @@ def _technique(tid: str, name: str, tactics: list[str], revoked: bool = False, d
 def make_bundle() -> dict[str, Any]:
     """Twelve active techniques over five tactics, plus one revoked and one deprecated."""
     tactics = [
-        {"type": "x-mitre-tactic", "id": f"x-mitre-tactic--{i}", "name": t.title(), "x_mitre_shortname": t,
-         "external_references": [{"source_name": "mitre-attack", "external_id": f"TA{i:04d}"}]}
+        {
+            "type": "x-mitre-tactic",
+            "id": f"x-mitre-tactic--{i}",
+            "name": t.title(),
+            "x_mitre_shortname": t,
+            "external_references": [{"source_name": "mitre-attack", "external_id": f"TA{i:04d}"}],
+        }
         for i, t in enumerate(TACTICS)
     ]
-    matrix = {"type": "x-mitre-matrix", "id": "x-mitre-matrix--1", "name": "Enterprise ATT&CK",
-              "tactic_refs": [t["id"] for t in tactics]}
+    matrix = {
+        "type": "x-mitre-matrix",
+        "id": "x-mitre-matrix--1",
+        "name": "Enterprise ATT&CK",
+        "tactic_refs": [t["id"] for t in tactics],
+    }
     techniques = [
         _technique("T1001", "Phish", ["initial-access"]),
         _technique("T1002", "Exploit", ["initial-access"]),
@@ -61,10 +74,19 @@ def make_bundle() -> dict[str, Any]:
         _technique("T1098", "Old Thing", ["execution"], revoked=True),
         _technique("T1099", "Stale Thing", ["discovery"], deprecated=True),
     ]
-    revoked_rel = {"type": "relationship", "id": "relationship--r", "relationship_type": "revoked-by",
-                   "source_ref": "attack-pattern--T1098", "target_ref": "attack-pattern--T1004"}
-    return {"type": "bundle", "id": "bundle--test", "spec_version": "2.0",
-            "objects": [*tactics, matrix, *techniques, revoked_rel]}
+    revoked_rel = {
+        "type": "relationship",
+        "id": "relationship--r",
+        "relationship_type": "revoked-by",
+        "source_ref": "attack-pattern--T1098",
+        "target_ref": "attack-pattern--T1004",
+    }
+    return {
+        "type": "bundle",
+        "id": "bundle--test",
+        "spec_version": "2.0",
+        "objects": [*tactics, matrix, *techniques, revoked_rel],
+    }
 
 
 GROUP_A = ["T1001", "T1003", "T1003.001", "T1005", "T1007", "T1009"]
@@ -79,10 +101,18 @@ def make_corpus(n_reports: int = 60, seed: int = 0, dirty: bool = False) -> dict
         group = GROUP_A if i % 2 == 0 else GROUP_B
         chosen = rng.choice(group, size=int(rng.integers(3, len(group) + 1)), replace=False)
         techniques = {str(t): int(rng.integers(1, 4)) for t in chosen}
-        reports.append({"id": i, "mitre_techniques": techniques, "references": [],
-                        "origin_of_data": "OpenCTI" if i % 3 else "TRAM"})
+        reports.append(
+            {
+                "id": i,
+                "mitre_techniques": techniques,
+                "references": [],
+                "origin_of_data": "OpenCTI" if i % 3 else "TRAM",
+            }
+        )
     if dirty:
-        reports[0]["mitre_techniques"].update({"T1098": 1, "T1099": 2, "AML.T0001": 1, "T1999": 1, "": 1})
+        reports[0]["mitre_techniques"].update(
+            {"T1098": 1, "T1099": 2, "AML.T0001": 1, "T1999": 1, "": 1}
+        )
         reports.append({"id": 999, "mitre_techniques": {"T1099": 1}, "origin_of_data": "VECTR"})
     return {"name": "fixture", "reports": reports}
 
@@ -93,7 +123,9 @@ def data_dir(tmp_path: Path) -> Path:
     (tmp_path / "tie").mkdir()
     (tmp_path / "attack").mkdir()
     (tmp_path / "attack" / "enterprise-attack-15.0.json").write_text(json.dumps(make_bundle()))
-    (tmp_path / "tie" / "combined_dataset_full_frequency.json").write_text(json.dumps(make_corpus()))
+    (tmp_path / "tie" / "combined_dataset_full_frequency.json").write_text(
+        json.dumps(make_corpus())
+    )
     return tmp_path
 
 

@@ -20,11 +20,15 @@ def resolve_device(device: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but torch sees no CUDA GPU; use --device cpu")
+        raise ValueError(
+            f"device {device!r} requested but torch sees no CUDA GPU; use --device cpu"
+        )
     return resolved
 
 
-def check_interactions(matrix: sp.spmatrix, n_items: int | None = None, what: str = "matrix") -> sp.csr_matrix:
+def check_interactions(
+    matrix: sp.spmatrix, n_items: int | None = None, what: str = "matrix"
+) -> sp.csr_matrix:
     """CSR float32 with sorted indices, finite non-negative values and the expected width."""
     if not sp.issparse(matrix):
         raise TypeError(f"{what} must be a scipy sparse matrix, got {type(matrix).__name__}")
@@ -81,5 +85,7 @@ class Recommender(ABC):
 
     def _check_observed(self, observed: sp.spmatrix) -> sp.csr_matrix:
         if self.n_items is None:
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load an artifact first")
+            raise RuntimeError(
+                f"{type(self).__name__} is not fitted: call fit() or load an artifact first"
+            )
         return check_interactions(observed, self.n_items, what="observed matrix")

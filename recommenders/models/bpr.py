@@ -17,7 +17,11 @@ from recommenders.models.base import Recommender, resolve_device
 
 
 def _sample_negatives(
-    positives: torch.Tensor, rows: torch.Tensor, n_items: int, generator: torch.Generator, tries: int = 4
+    positives: torch.Tensor,
+    rows: torch.Tensor,
+    n_items: int,
+    generator: torch.Generator,
+    tries: int = 4,
 ) -> torch.Tensor:
     negatives = torch.randint(n_items, rows.shape, generator=generator, device=rows.device)
     for _ in range(tries):
@@ -25,7 +29,9 @@ def _sample_negatives(
         if not bool(clash.any()):
             break
         negatives = torch.where(
-            clash, torch.randint(n_items, rows.shape, generator=generator, device=rows.device), negatives
+            clash,
+            torch.randint(n_items, rows.shape, generator=generator, device=rows.device),
+            negatives,
         )
     return negatives
 
@@ -92,8 +98,12 @@ class BPR(Recommender):
         fold_in_regularization: float = 1.0,
     ) -> None:
         super().__init__(
-            factors=factors, learning_rate=learning_rate, regularization=regularization,
-            epochs=epochs, batch_size=batch_size, fold_in_steps=fold_in_steps,
+            factors=factors,
+            learning_rate=learning_rate,
+            regularization=regularization,
+            epochs=epochs,
+            batch_size=batch_size,
+            fold_in_steps=fold_in_steps,
             fold_in_regularization=fold_in_regularization,
         )
         self.user_factors: np.ndarray | None = None
@@ -123,7 +133,10 @@ class BPR(Recommender):
             neg = _sample_negatives(positives, rows, n_items, generator)
             u, qi, qj = user[rows], item[pos], item[neg]
             margin = (u * (qi - qj)).sum(-1) + bias[pos] - bias[neg]
-            loss = -F.logsigmoid(margin).mean() + reg * ((u**2).sum() + (qi**2).sum() + (qj**2).sum()) / batch
+            loss = (
+                -F.logsigmoid(margin).mean()
+                + reg * ((u**2).sum() + (qi**2).sum() + (qj**2).sum()) / batch
+            )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -135,8 +148,11 @@ class BPR(Recommender):
     def score(self, observed: sp.csr_matrix) -> np.ndarray:
         observed = self._check_observed(observed)
         users = bpr_fold_in(
-            self.item_factors, self.item_bias, observed,  # type: ignore[arg-type]
-            steps=self.hparams["fold_in_steps"], regularization=self.hparams["fold_in_regularization"],
+            self.item_factors,
+            self.item_bias,
+            observed,  # type: ignore[arg-type]
+            steps=self.hparams["fold_in_steps"],
+            regularization=self.hparams["fold_in_regularization"],
         )
         return users @ self.item_factors.T + self.item_bias  # type: ignore[union-attr,operator]
 
@@ -144,7 +160,11 @@ class BPR(Recommender):
         return self.user_factors[rows] @ self.item_factors.T + self.item_bias  # type: ignore[index,union-attr,operator]
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors, "item_bias": self.item_bias}  # type: ignore[dict-item]
+        return {
+            "user_factors": self.user_factors,
+            "item_factors": self.item_factors,
+            "item_bias": self.item_bias,
+        }  # type: ignore[dict-item]
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         self.user_factors = np.asarray(state["user_factors"])

@@ -30,8 +30,11 @@ class Factorization(Recommender):
         epochs: int = 300,
     ) -> None:
         super().__init__(
-            factors=factors, learning_rate=learning_rate, regularization=regularization,
-            gravity=gravity, epochs=epochs,
+            factors=factors,
+            learning_rate=learning_rate,
+            regularization=regularization,
+            gravity=gravity,
+            epochs=epochs,
         )
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
@@ -73,7 +76,9 @@ class Factorization(Recommender):
         observed = self._check_observed(observed)
         v = self.item_factors.astype(np.float64)  # type: ignore[union-attr]
         k = v.shape[1]
-        base = self.hparams["gravity"] * (v.T @ v) / v.shape[0] + self.hparams["regularization"] * np.eye(k)
+        base = self.hparams["gravity"] * (v.T @ v) / v.shape[0] + self.hparams[
+            "regularization"
+        ] * np.eye(k)
         users = np.zeros((observed.shape[0], k))
         for i in range(observed.shape[0]):
             start, stop = observed.indptr[i], observed.indptr[i + 1]
@@ -81,7 +86,9 @@ class Factorization(Recommender):
                 continue
             v_obs = v[observed.indices[start:stop]]
             system = base + self.observed_weight * v_obs.T @ v_obs
-            users[i] = np.linalg.solve(system, self.observed_weight * v_obs.T @ observed.data[start:stop])
+            users[i] = np.linalg.solve(
+                system, self.observed_weight * v_obs.T @ observed.data[start:stop]
+            )
         return users
 
     def score(self, observed: sp.csr_matrix) -> np.ndarray:

@@ -8,6 +8,8 @@ runs. GPU: `implicit.gpu.HAS_CUDA` is only true when `rmm-cu13` is installed; wi
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 
 import numpy as np
@@ -17,17 +19,35 @@ from threadpoolctl import threadpool_limits
 from recommenders.models.base import Recommender
 from recommenders.models.bpr import bpr_fold_in
 
+log = logging.getLogger(__name__)
+
 
 def _threads() -> int:
     return int(os.environ.get("TIE_NUM_THREADS", 0)) or (os.cpu_count() or 1)
 
 
 def _use_gpu(device: str) -> bool:
+    """GPU for "cuda" (refused with the fix when implicit cannot), or for "auto" when it can."""
     import implicit.gpu
 
     if device.startswith("cuda") and not implicit.gpu.HAS_CUDA:
-        raise RuntimeError("implicit was asked for CUDA but has no GPU support: pip install rmm-cu13")
-    return device == "auto" and implicit.gpu.HAS_CUDA or device.startswith("cuda")
+        raise RuntimeError(
+            "implicit was asked for CUDA but has no GPU support: pip install rmm-cu13"
+        )
+    if device == "auto" and not implicit.gpu.HAS_CUDA:
+        _warn_cpu_fallback()
+    return implicit.gpu.HAS_CUDA if device == "auto" else device.startswith("cuda")
+
+
+@functools.cache
+def _warn_cpu_fallback() -> None:
+    """Once per process, and only where a GPU exists that implicit could not use."""
+    import torch
+
+    if torch.cuda.is_available():
+        log.warning(
+            "implicit runs on the CPU: its GPU extension did not load (pip install rmm-cu13)"
+        )
 
 
 class ImplicitALS(Recommender):
@@ -44,7 +64,11 @@ class ImplicitALS(Recommender):
         use_cg: bool = True,
     ) -> None:
         super().__init__(
-            factors=factors, regularization=regularization, alpha=alpha, iterations=iterations, use_cg=use_cg
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            use_cg=use_cg,
         )
         self._model = None
 
@@ -52,9 +76,14 @@ class ImplicitALS(Recommender):
         from implicit.als import AlternatingLeastSquares
 
         return AlternatingLeastSquares(
-            factors=self.hparams["factors"], regularization=self.hparams["regularization"],
-            alpha=self.hparams["alpha"], iterations=self.hparams["iterations"],
-            use_cg=self.hparams["use_cg"], use_gpu=use_gpu, num_threads=_threads(), random_state=seed,
+            factors=self.hparams["factors"],
+            regularization=self.hparams["regularization"],
+            alpha=self.hparams["alpha"],
+            iterations=self.hparams["iterations"],
+            use_cg=self.hparams["use_cg"],
+            use_gpu=use_gpu,
+            num_threads=_threads(),
+            random_state=seed,
         )
 
     def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> ImplicitALS:
@@ -104,8 +133,12 @@ class ImplicitBPR(Recommender):
         fold_in_regularization: float = 1e-3,
     ) -> None:
         super().__init__(
-            factors=factors, learning_rate=learning_rate, regularization=regularization,
-            iterations=iterations, fold_in_steps=fold_in_steps, fold_in_regularization=fold_in_regularization,
+            factors=factors,
+            learning_rate=learning_rate,
+            regularization=regularization,
+            iterations=iterations,
+            fold_in_steps=fold_in_steps,
+            fold_in_regularization=fold_in_regularization,
         )
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
@@ -115,9 +148,13 @@ class ImplicitBPR(Recommender):
 
         train = self._remember(train)
         model = BayesianPersonalizedRanking(
-            factors=self.hparams["factors"], learning_rate=self.hparams["learning_rate"],
-            regularization=self.hparams["regularization"], iterations=self.hparams["iterations"],
-            use_gpu=_use_gpu(device), num_threads=_threads(), random_state=seed,
+            factors=self.hparams["factors"],
+            learning_rate=self.hparams["learning_rate"],
+            regularization=self.hparams["regularization"],
+            iterations=self.hparams["iterations"],
+            use_gpu=_use_gpu(device),
+            num_threads=_threads(),
+            random_state=seed,
         )
         with threadpool_limits(1, "blas"):
             model.fit(train, show_progress=False)
@@ -130,7 +167,10 @@ class ImplicitBPR(Recommender):
         observed = self._check_observed(observed)
         items, bias = self.item_factors[:, :-1], self.item_factors[:, -1]  # type: ignore[index]
         users = bpr_fold_in(
-            items, bias, observed, steps=self.hparams["fold_in_steps"],
+            items,
+            bias,
+            observed,
+            steps=self.hparams["fold_in_steps"],
             regularization=self.hparams["fold_in_regularization"],
         )
         return users @ items.T + bias

@@ -78,13 +78,20 @@ def solve_rows(
         elif width < k:
             # Woodbury: (B + WᵀW)⁻¹ = B⁻¹ − B⁻¹Wᵀ(I + W B⁻¹ Wᵀ)⁻¹ W B⁻¹
             w_binv = weighted @ gram_inv  # (n, L, k)
-            inner = torch.eye(width, device=fixed.device, dtype=fixed.dtype) + w_binv @ weighted.transpose(1, 2)
+            inner = torch.eye(
+                width, device=fixed.device, dtype=fixed.dtype
+            ) + w_binv @ weighted.transpose(1, 2)
             base = rhs @ gram_inv
-            z = torch.cholesky_solve(torch.einsum("nlk,nk->nl", weighted, base).unsqueeze(-1), torch.linalg.cholesky(inner))
+            z = torch.cholesky_solve(
+                torch.einsum("nlk,nk->nl", weighted, base).unsqueeze(-1),
+                torch.linalg.cholesky(inner),
+            )
             solution = base - torch.einsum("nlk,nl->nk", w_binv, z.squeeze(-1))
         else:
             system = gram + weighted.transpose(1, 2) @ weighted
-            solution = torch.cholesky_solve(rhs.unsqueeze(-1), torch.linalg.cholesky(system)).squeeze(-1)
+            solution = torch.cholesky_solve(
+                rhs.unsqueeze(-1), torch.linalg.cholesky(system)
+            ).squeeze(-1)
         out[bucket.rows] = solution
     return out
 
@@ -116,12 +123,17 @@ class WALS(Recommender):
         dtype: str = "float32",
     ) -> None:
         super().__init__(
-            factors=factors, alpha=alpha, regularization=regularization, epochs=epochs,
-            tie_compat=tie_compat, c=c, dtype=dtype,
+            factors=factors,
+            alpha=alpha,
+            regularization=regularization,
+            epochs=epochs,
+            tie_compat=tie_compat,
+            c=c,
+            dtype=dtype,
         )
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
-        self._fold_in_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._fold_in_cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def effective_alpha(self) -> float:
@@ -158,19 +170,18 @@ class WALS(Recommender):
         self._fold_in_cache = None
         return self
 
-    def _cache(self) -> tuple[np.ndarray, np.ndarray]:
-        """(B⁻¹, Y B⁻¹) for the item factors, computed once per fitted model."""
+    def _cache(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(B⁻¹, Y B⁻¹, Y, Yᵀ) in float64, computed once per fitted model: no per-call casts."""
         if self._fold_in_cache is None:
             y = self.item_factors.astype(np.float64)  # type: ignore[union-attr]
             gram = y.T @ y + (float(self.hparams["regularization"]) + _JITTER) * np.eye(y.shape[1])
             gram_inv = np.linalg.inv(gram)
-            self._fold_in_cache = (gram_inv, y @ gram_inv)
+            self._fold_in_cache = (gram_inv, y @ gram_inv, y, np.ascontiguousarray(y.T))
         return self._fold_in_cache
 
     def fold_in_row(self, columns: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
         """Factor vector of one unseen report: the same exact solve, in NumPy, Woodbury form."""
-        gram_inv, y_binv = self._cache()
-        y = self.item_factors
+        _, y_binv, y, _ = self._cache()
         values = np.ones(len(columns)) if values is None else np.asarray(values, dtype=np.float64)
         alpha = self.effective_alpha
         z_rows = y_binv[columns]  # rows of Y B⁻¹ = (B⁻¹ Y_uᵀ)ᵀ
@@ -178,11 +189,15 @@ class WALS(Recommender):
         if alpha == 0 or len(columns) == 0:
             return base
         root = np.sqrt(alpha * values)[:, None]
-        weighted = root * y[columns]  # type: ignore[index]
+        weighted = root * y[columns]
         weighted_binv = root * z_rows
         inner = weighted_binv @ weighted.T
         inner.flat[:: len(columns) + 1] += 1.0
         return base - weighted_binv.T @ np.linalg.solve(inner, weighted @ base)
+
+    def score_row(self, columns: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+        """Scores of every technique for one unseen report (fold-in plus one product)."""
+        return self.fold_in_row(columns, values) @ self._cache()[3]
 
     def fold_in(self, observed: sp.csr_matrix) -> np.ndarray:
         """Row factors of unseen reports (batched torch solve on the CPU)."""
@@ -190,7 +205,13 @@ class WALS(Recommender):
         dtype = torch.float64
         buckets = _bucketize(observed, torch.device("cpu"), dtype)
         fixed = torch.as_tensor(self.item_factors, dtype=dtype)
-        rows = solve_rows(buckets, fixed, observed.shape[0], self.effective_alpha, float(self.hparams["regularization"]))
+        rows = solve_rows(
+            buckets,
+            fixed,
+            observed.shape[0],
+            self.effective_alpha,
+            float(self.hparams["regularization"]),
+        )
         return rows.numpy()
 
     def score(self, observed: sp.csr_matrix) -> np.ndarray:

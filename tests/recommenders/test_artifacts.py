@@ -4,7 +4,13 @@ import pickle
 import numpy as np
 import pytest
 
-from recommenders.artifacts import WEIGHTS, load_model, resolve_model_dir, save_model, write_best_pointer
+from recommenders.artifacts import (
+    WEIGHTS,
+    load_model,
+    resolve_model_dir,
+    save_model,
+    write_best_pointer,
+)
 from recommenders.errors import DataError
 from recommenders.models import make_model
 
@@ -22,7 +28,9 @@ def test_round_trip(saved, block_matrix):
     model, path = saved
     loaded, manifest = load_model(path, expected_vocabulary=VOCAB)
     assert manifest["family"] == "wals" and manifest["technique_ids"] == list(VOCAB)
-    np.testing.assert_allclose(loaded.score(block_matrix[:3]), model.score(block_matrix[:3]), rtol=1e-6)
+    np.testing.assert_allclose(
+        loaded.score(block_matrix[:3]), model.score(block_matrix[:3]), rtol=1e-6
+    )
 
 
 def test_best_pointer_is_followed(saved, tmp_path):
@@ -80,5 +88,5 @@ def test_loading_never_executes_code(saved, tmp_path):
 
 
 def test_missing_artifact_explains(tmp_path):
-    with pytest.raises(DataError, match="recommenders.train"):
+    with pytest.raises(DataError, match=r"recommenders\.train"):
         load_model(tmp_path)

@@ -47,8 +47,19 @@ def test_gzip_corpus(tmp_path, catalog):
         ({"reports": {}}, "reports"),
         ({"reports": [{"mitre_techniques": {}}]}, "reports[0].id"),
         ({"reports": [{"id": 1}]}, "reports[0].mitre_techniques"),
-        ({"reports": [{"id": 1, "mitre_techniques": {"T1001": "two"}}]}, "reports[0].mitre_techniques['T1001']"),
-        ({"reports": [{"id": 1, "mitre_techniques": {"T1001": 1}}, {"id": 1, "mitre_techniques": {}}]}, "reports[1].id"),
+        (
+            {"reports": [{"id": 1, "mitre_techniques": {"T1001": "two"}}]},
+            "reports[0].mitre_techniques['T1001']",
+        ),
+        (
+            {
+                "reports": [
+                    {"id": 1, "mitre_techniques": {"T1001": 1}},
+                    {"id": 1, "mitre_techniques": {}},
+                ]
+            },
+            "reports[1].id",
+        ),
     ],
 )
 def test_malformed_corpus_names_field(tmp_path, catalog, payload, field):
@@ -73,11 +84,16 @@ def test_matrix_options(tmp_path, catalog):
     assert counts.matrix.data.max() > 1
     assert "T1003.001" in binary.techniques and "T1003.001" not in rolled.techniques
     # A report with both T1003 and T1003.001 sums into one T1003 count.
-    row = next(i for i, r in enumerate(corpus.reports) if {"T1003", "T1003.001"} <= set(r.techniques))
+    row = next(
+        i for i, r in enumerate(corpus.reports) if {"T1003", "T1003.001"} <= set(r.techniques)
+    )
     rolled_counts = build_matrix(corpus, values="count", rollup=True)
     col = rolled_counts.techniques.index("T1003")
     report = corpus.reports[row]
-    assert rolled_counts.matrix[row, col] == report.techniques["T1003"] + report.techniques["T1003.001"]
+    assert (
+        rolled_counts.matrix[row, col]
+        == report.techniques["T1003"] + report.techniques["T1003.001"]
+    )
 
 
 def test_origin_filter(tmp_path, catalog):
@@ -126,7 +142,10 @@ def test_real_corpus_and_dirty_file(real_data_dir):
     # v15.0 deprecates 10 IDs the 2024-03-14 corpus still uses.
     assert matrix.shape == (2658, 580)
     assert corpus.dropped.ids_by_reason.keys() == {"deprecated"}
-    dirty = load_corpus(real_data_dir / "tie" / "combined_dataset_full_frequency.2024-03-12-unfiltered.json.gz", catalog)
+    dirty = load_corpus(
+        real_data_dir / "tie" / "combined_dataset_full_frequency.2024-03-12-unfiltered.json.gz",
+        catalog,
+    )
     reasons = dirty.dropped.ids_by_reason
     assert {"not-enterprise", "unknown", "revoked", "deprecated"} <= reasons.keys()
     assert "AML.T0000" in reasons["not-enterprise"]

@@ -49,7 +49,9 @@ def test_top_k_excludes_and_orders():
 
 def test_mse_ignores_known_cells():
     scores = np.array([[1.0, 0.5, 5.0]])
-    assert mse(scores, sp.csr_matrix([[1, 0, 0]]), sp.csr_matrix([[0, 0, 1]])) == pytest.approx(0.125)
+    assert mse(scores, sp.csr_matrix([[1, 0, 0]]), sp.csr_matrix([[0, 0, 1]])) == pytest.approx(
+        0.125
+    )
 
 
 def test_agrees_with_ranx():

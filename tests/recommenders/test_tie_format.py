@@ -12,7 +12,11 @@ def test_export_import_round_trip(tmp_path):
     export_tie_model(path, u, v, ["T1001", "T1002", "T1003", "T1003.001"], c=0.001, epochs=25)
     model, ids = import_tie_model(path)
     assert ids == ["T1001", "T1002", "T1003", "T1003.001"]
-    assert model.hparams["tie_compat"] and model.hparams["c"] == 0.001 and model.hparams["epochs"] == 25
+    assert (
+        model.hparams["tie_compat"]
+        and model.hparams["c"] == 0.001
+        and model.hparams["epochs"] == 25
+    )
     np.testing.assert_allclose(model.item_factors, v, rtol=1e-6)
 
 
@@ -29,5 +33,7 @@ def test_real_tie_export(real_data_dir):
     assert model.hparams["c"] == 0.001 and model.hparams["epochs"] == 25
     import scipy.sparse as sp
 
-    observed = sp.csr_matrix(([1.0, 1.0], ([0, 0], [ids.index("T1059"), ids.index("T1105")])), shape=(1, 596))
+    observed = sp.csr_matrix(
+        ([1.0, 1.0], ([0, 0], [ids.index("T1059"), ids.index("T1105")])), shape=(1, 596)
+    )
     assert np.isfinite(model.score(observed)).all()

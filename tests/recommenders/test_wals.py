@@ -25,8 +25,15 @@ def test_parity_with_implicit_exact_solver(factors):
     x0 = (rng.random((matrix.shape[0], factors)) * 0.01).astype(np.float32)
     y0 = (rng.random((matrix.shape[1], factors)) * 0.01).astype(np.float32)
     alpha, reg = 4.0, 0.5
-    theirs = AlternatingLeastSquares(factors=factors, regularization=reg, alpha=1 + alpha, use_cg=False,
-                                     iterations=5, num_threads=1, random_state=0)
+    theirs = AlternatingLeastSquares(
+        factors=factors,
+        regularization=reg,
+        alpha=1 + alpha,
+        use_cg=False,
+        iterations=5,
+        num_threads=1,
+        random_state=0,
+    )
     theirs.user_factors, theirs.item_factors = x0.copy(), y0.copy()
     theirs.fit(matrix, show_progress=False)
     ours = WALS(factors=factors, alpha=alpha, regularization=reg, epochs=5, dtype="float64")
@@ -41,12 +48,16 @@ def test_woodbury_equals_direct_solve():
     rng = np.random.default_rng(2)
     fixed = torch.as_tensor(rng.normal(size=(matrix.shape[1], 16)))
     alpha, reg = 3.0, 0.7
-    got = solve_rows(_bucketize(matrix, torch.device("cpu"), torch.float64), fixed, matrix.shape[0], alpha, reg).numpy()
+    got = solve_rows(
+        _bucketize(matrix, torch.device("cpu"), torch.float64), fixed, matrix.shape[0], alpha, reg
+    ).numpy()
     y = fixed.numpy()
     for u in range(matrix.shape[0]):
         c = 1 + alpha * matrix[u].toarray().ravel()
         p = (matrix[u].toarray().ravel() > 0).astype(float)
-        expected = np.linalg.solve(y.T @ (c[:, None] * y) + (reg + 1e-6) * np.eye(16), y.T @ (c * p))
+        expected = np.linalg.solve(
+            y.T @ (c[:, None] * y) + (reg + 1e-6) * np.eye(16), y.T @ (c * p)
+        )
         np.testing.assert_allclose(got[u], expected, rtol=1e-7, atol=1e-9)
 
 
@@ -56,13 +67,22 @@ def test_single_row_fold_in_matches_batched():
     batched = model.fold_in(matrix[:10])
     for i in range(10):
         row = matrix[i]
-        np.testing.assert_allclose(model.fold_in_row(row.indices, row.data), batched[i], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(
+            model.fold_in_row(row.indices, row.data), batched[i], rtol=1e-6, atol=1e-8
+        )
+    np.testing.assert_allclose(
+        model.score_row(row.indices, row.data), model.score(row)[0], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_tie_compat_ignores_alpha():
     matrix = _random_matrix()
-    a = WALS(factors=4, alpha=0.0, regularization=0.0, epochs=5, tie_compat=True).fit(matrix, seed=0)
-    b = WALS(factors=4, alpha=50.0, regularization=0.0, epochs=5, tie_compat=True).fit(matrix, seed=0)
+    a = WALS(factors=4, alpha=0.0, regularization=0.0, epochs=5, tie_compat=True).fit(
+        matrix, seed=0
+    )
+    b = WALS(factors=4, alpha=50.0, regularization=0.0, epochs=5, tie_compat=True).fit(
+        matrix, seed=0
+    )
     c = WALS(factors=4, alpha=50.0, regularization=0.0, epochs=5).fit(matrix, seed=0)
     np.testing.assert_allclose(a.item_factors, b.item_factors)
     assert not np.allclose(a.item_factors, c.item_factors)

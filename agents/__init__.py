@@ -1,0 +1,1 @@
+"""Defender agents for the tie_gym environments."""

@@ -1,0 +1,1 @@
+"""Speed and quality measurements; each script writes a results table under benchmarks/results/."""

@@ -1,0 +1,1 @@
+"""Gymnasium environments in which a trained technique recommender plays the adversary."""
