@@ -263,10 +263,10 @@ def run(config: TrainConfig) -> Path:
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
 
-    pair_trainval = (pair.train + pair.validation).tocsr()
-    report_trainval = _report_rows_trainval(matrix, report)
     test: dict[str, dict[str, dict[str, float]]] = {p: {} for p in PROTOCOLS}
     metrics: dict[str, Any] = {p: {} for p in PROTOCOLS}
+    pair_trainval = (pair.train + pair.validation).tocsr()
+    report_trainval = _report_rows_trainval(matrix, report)
     provenance = {
         "tactic_order": list(catalog.tactic_order),
         "technique_names": {t: catalog.techniques[t].name for t in data.techniques},
@@ -279,6 +279,13 @@ def run(config: TrainConfig) -> Path:
             "origins": list(config.origins) if config.origins else None,
         },
         "seed": config.seed,
+        # What a generative adversary needs without the corpus: campaign sizes and popularity.
+        "corpus_stats": {
+            "report_size_counts": np.bincount(np.diff(report_trainval.indptr)).tolist(),
+            "technique_report_counts": np.asarray((report_trainval > 0).sum(axis=0))
+            .ravel()
+            .tolist(),
+        },
         "split": {
             "protocol": "report",
             "validation": 0.1,

@@ -1,1 +1,35 @@
-"""Gymnasium environments in which a trained technique recommender plays the adversary."""
+"""Gymnasium environments in which a trained technique recommender plays the adversary.
+
+Importing the package registers the environments (Gymnasium 1.x has no plugin entry points);
+`gym.make("tie_gym:TIE-Forecast-v0")` imports it for you.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+_MAX_STEPS = 100
+
+# id → keyword arguments (presets are registration kwargs, not subclasses).
+PRESETS: dict[str, dict[str, object]] = {
+    "TIE-Forecast-v0": {},
+    "TIE-ForecastGuess-v0": {"action_mode": "guess"},
+    "TIE-ForecastReplay-v0": {"campaign": "replay", "order": "killchain"},
+    "TIE-ForecastReplayGuess-v0": {
+        "campaign": "replay",
+        "order": "killchain",
+        "action_mode": "guess",
+    },
+    # Harder: a tight budget of k=3, kill-chain reveal order, and sharper-but-noisier adversary sampling.
+    "TIE-ForecastHard-v0": {"k": 3, "order": "killchain", "temperature": 1.5, "reward": "ndcg"},
+}
+
+for _id, _kwargs in PRESETS.items():
+    if _id not in registry:
+        register(
+            id=_id,
+            entry_point="tie_gym.envs.forecast:ForecastEnv",
+            vector_entry_point="tie_gym.vector:ForecastVectorEnv",
+            max_episode_steps=_MAX_STEPS,
+            kwargs=dict(_kwargs),
+        )
+
+__all__ = ["PRESETS"]

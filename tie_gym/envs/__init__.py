@@ -1,0 +1,1 @@
+"""Environment families, one file each."""

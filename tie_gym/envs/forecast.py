@@ -1,0 +1,331 @@
+"""TIE-Forecast: forecast an adversary's next ATT&CK technique, one reveal at a time."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from tie_gym.adversary import DEFAULT_MODEL, ORDERS, Adversary, Campaign
+from tie_gym.render import ansi_step, campaign_grid
+
+ActionMode = Literal["scores", "guess"]
+RewardMode = Literal["hit", "ndcg"]
+CampaignMode = Literal["generative", "replay"]
+_ADVERSARIES: dict[tuple[str, str | None], Adversary] = {}
+# Generative campaigns are sampled this many at a time: one batched fold-in instead of a Python
+# loop per campaign (≈10× faster resets). Reseeding empties the buffer, so seeds stay exact.
+GENERATION_BATCH = 64
+
+
+def get_adversary(model: str, data_dir: str | None) -> Adversary:
+    """One loaded adversary per (model, data folder) and process: envs in a vector share it."""
+    key = (model, data_dir)
+    if key not in _ADVERSARIES:
+        _ADVERSARIES[key] = Adversary.load(model, data_dir)
+    return _ADVERSARIES[key]
+
+
+class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
+    """
+    ## Description
+
+    A trained technique recommender plays the adversary. At reset it draws a campaign (a set of
+    ATT&CK techniques in a stated reveal order) and shows its first `initial` techniques. At each
+    step the defender submits a forecast, the adversary reveals its next technique, and the reward
+    scores the forecast against it. The episode ends when the whole campaign has been revealed.
+
+    ## Action Space
+
+    - `action_mode="scores"` (default): `Box(-1, 1, (n,), float32)`, one score per technique; the
+      forecast is the `k` highest-scoring techniques not yet seen.
+    - `action_mode="guess"`: `Discrete(n)`, a single technique; `action_masks()` marks the unseen
+      techniques (for sb3-contrib's MaskablePPO). A seen technique is a legal but wasted guess.
+
+    ## Observation Space
+
+    `Box(0, 1, (2n + 1,), float32)` with `n` techniques of the model's vocabulary:
+
+    | index        | meaning                                   |
+    |--------------|-------------------------------------------|
+    | `0 … n-1`    | techniques seen so far (multi-hot)        |
+    | `n … 2n-1`   | the technique revealed last (one-hot)     |
+    | `2n`         | progress: reveals so far / 100            |
+
+    ## Rewards
+
+    `reward="hit"` (default): 1 if the revealed technique is in the forecast (hit@k), else 0.
+    `reward="ndcg"`: 1/log2(1 + rank) if its rank in the forecast is ≤ k, else 0.
+    In guess mode both are 1 for a correct guess. `info["reward_terms"]` gives both terms.
+
+    ## Starting State
+
+    `initial` techniques of a fresh campaign are seen. A campaign comes from the generative
+    adversary (`campaign="generative"`: popularity-drawn first technique, then sampled from the
+    model's fold-in scores with `temperature` and `top_p`, length from the corpus's report sizes)
+    or from the held-out test reports (`campaign="replay"`, needs `TIE_DATA_DIR`).
+    `reset(options={"observed": ["T1566", …]})` starts a generative campaign from given techniques.
+
+    ## Episode End
+
+    Terminates after the campaign's last technique is revealed. Registered ids truncate at
+    `max_episode_steps=100`.
+
+    ## Arguments
+
+    `model` ("default" or an artifact path), `k` (forecast size, default 10), `action_mode`,
+    `reward`, `campaign`, `order` ("model", "killchain", "random"; replay default "killchain"),
+    `temperature`, `top_p`, `initial`, `max_length`, `data_dir`, `render_mode` ("ansi", "rgb_array").
+    All are JSON-serialisable, so the spec round-trips and the env pickles.
+
+    ## Info
+
+    `revealed` (technique ID), `rank` (1-based rank of the revealed technique in the defender's
+    ordering of unseen techniques; in guess mode 1 or None), `hit`, `is_success` (= hit),
+    `action_mask`, `reward_terms`, `campaign` (source) on reset.
+
+    ## Version History
+
+    - v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        k: int = 10,
+        action_mode: ActionMode = "scores",
+        reward: RewardMode = "hit",
+        campaign: CampaignMode = "generative",
+        order: str | None = None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        initial: int = 1,
+        max_length: int | None = None,
+        data_dir: str | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if action_mode not in ("scores", "guess"):
+            raise ValueError(f'action_mode must be "scores" or "guess", got {action_mode!r}')
+        if reward not in ("hit", "ndcg"):
+            raise ValueError(f'reward must be "hit" or "ndcg", got {reward!r}')
+        if campaign not in ("generative", "replay"):
+            raise ValueError(f'campaign must be "generative" or "replay", got {campaign!r}')
+        order = order or ("killchain" if campaign == "replay" else "model")
+        if order not in ORDERS or (campaign == "replay" and order == "model"):
+            raise ValueError(
+                f"order must be one of {ORDERS} (not 'model' for replay), got {order!r}"
+            )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
+        if initial < 1:
+            raise ValueError(
+                f"initial must be ≥ 1 (one technique is shown before the first forecast), got {initial}"
+            )
+        self.adversary = get_adversary(model, data_dir)
+        n = self.adversary.n_techniques
+        if not 1 <= k <= n:
+            raise ValueError(f"k must lie in [1, {n}], got {k}")
+        self.k, self.action_mode, self.reward_mode = k, action_mode, reward
+        self.campaign_mode, self.order = campaign, order
+        self.temperature, self.top_p, self.initial, self.max_length = (
+            temperature,
+            top_p,
+            initial,
+            max_length,
+        )
+        self.render_mode = render_mode
+        self.n_techniques = n
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(2 * n + 1,), dtype=np.float32)
+        self.action_space = (
+            spaces.Box(-1.0, 1.0, shape=(n,), dtype=np.float32)
+            if action_mode == "scores"
+            else spaces.Discrete(n)
+        )
+        self._discount = 1.0 / np.log2(np.arange(2, k + 2))
+        self._campaign: Campaign | None = None
+        self._cursor = 0
+        self._seen = np.zeros(n, dtype=bool)
+        self._last_forecast: np.ndarray | None = None
+        self._last_info: dict[str, Any] = {}
+        self._buffer: list[Campaign] = []
+        self._ids = np.array(self.adversary.vocabulary)
+        self._obs = np.zeros(2 * n + 1, dtype=np.float32)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        return self.adversary.vocabulary
+
+    @property
+    def seen_ids(self) -> list[str]:
+        """Technique IDs revealed so far, in reveal order."""
+        if self._campaign is None:
+            return []
+        return [self.vocabulary[c] for c in self._campaign.techniques[: self._cursor]]
+
+    def action_masks(self) -> np.ndarray:
+        """Techniques not yet seen: the legal, useful single guesses (MaskablePPO reads this)."""
+        return ~self._seen
+
+    def _observe(self, revealed: int, previous: int | None) -> np.ndarray:
+        """Update the observation buffer in place for one reveal; return a copy."""
+        n = self.n_techniques
+        self._obs[revealed] = 1.0
+        if previous is not None:
+            self._obs[n + previous] = 0.0
+        self._obs[n + revealed] = 1.0
+        self._obs[2 * n] = min(self._cursor / 100.0, 1.0)
+        return self._obs.copy()
+
+    def _columns(self, observed: list[str]) -> np.ndarray:
+        index = {t: i for i, t in enumerate(self.vocabulary)}
+        unknown = [t for t in observed if t not in index]
+        if unknown:
+            raise ValueError(
+                f"observed techniques {unknown} are not in the model's vocabulary; "
+                "check the IDs (e.g. T1059.001) and the ATT&CK version the model was trained on"
+            )
+        if len(set(observed)) != len(observed) or not observed:
+            raise ValueError("observed must be a non-empty list of distinct technique IDs")
+        return np.array([index[t] for t in observed], dtype=np.int64)
+
+    # -- Gymnasium API -----------------------------------------------------------------------
+
+    def _next_generated(self) -> Campaign:
+        if not self._buffer:
+            self._buffer = self.adversary.generate(
+                self.np_random,
+                GENERATION_BATCH,
+                self.temperature,
+                self.top_p,
+                self.order,  # type: ignore[arg-type]
+                max_length=self.max_length,
+            )[::-1]
+        return self._buffer.pop()
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self._buffer.clear()
+        options = options or {}
+        observed = options.get("observed")
+        if observed is not None:
+            given = self._columns(list(observed))
+            self._campaign = self.adversary.generate(
+                self.np_random,
+                1,
+                self.temperature,
+                self.top_p,
+                self.order
+                if self.order != "model" or self.campaign_mode == "generative"
+                else "killchain",
+                initial=[given],
+                max_length=self.max_length,
+            )[0]
+            self._cursor = len(given)
+        elif self.campaign_mode == "replay":
+            self._campaign = self.adversary.replay(self.np_random, self.order)  # type: ignore[arg-type]
+            self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
+        else:
+            self._campaign = self._next_generated()
+            self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
+        self._seen[:] = False
+        self._seen[self._campaign.techniques[: self._cursor]] = True
+        self._obs[:] = 0.0
+        self._obs[: self.n_techniques] = self._seen
+        observation = self._observe(int(self._campaign.techniques[self._cursor - 1]), None)
+        self._last_forecast = None
+        info = {
+            "campaign": self._campaign.source,
+            "campaign_length": len(self._campaign.techniques),
+            "action_mask": ~self._seen,
+        }
+        self._last_info = info
+        return observation, info
+
+    def step(
+        self, action: np.ndarray | int
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._campaign is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if self._cursor >= len(self._campaign.techniques):
+            raise gym.error.ResetNeeded("the campaign is over: call reset()")
+        revealed = int(self._campaign.techniques[self._cursor])
+        if self.action_mode == "scores":
+            scores = np.asarray(action)
+            if scores.shape != (self.n_techniques,):
+                raise ValueError(
+                    f"action must have shape ({self.n_techniques},), got {scores.shape}"
+                )
+            if not np.isfinite(scores).all():
+                raise ValueError(
+                    "action contains NaN or infinite scores; send finite values in [-1, 1]"
+                )
+            unseen_scores = np.where(self._seen, -np.inf, scores)
+            # rank = 1 + unseen techniques scored strictly higher (ties go to the defender)
+            rank = 1 + int(np.count_nonzero(unseen_scores > unseen_scores[revealed]))
+            top = np.argpartition(unseen_scores, self.n_techniques - self.k)[-self.k :]
+            forecast = top[np.argsort(-unseen_scores[top], kind="stable")]
+            hit = rank <= self.k
+            ndcg = float(self._discount[rank - 1]) if hit else 0.0
+        else:
+            if isinstance(action, np.ndarray):
+                if action.size != 1 or not np.isfinite(action).all():
+                    raise ValueError(f"guess must be one finite technique index, got {action!r}")
+                action = action.item()
+            if (
+                (isinstance(action, float)
+                and not action.is_integer())
+                or not 0 <= action < self.n_techniques
+            ):
+                raise ValueError(
+                    f"guess must be an integer in [0, {self.n_techniques}), got {action!r}"
+                )
+            action = int(action)
+            forecast = np.array([action])
+            hit = action == revealed
+            rank = 1 if hit else None
+            ndcg = float(hit)
+        terms = {"hit": float(hit), "ndcg": ndcg}
+        reward = terms[self.reward_mode]
+        self._last_forecast = forecast
+        previous = int(self._campaign.techniques[self._cursor - 1])
+        self._cursor += 1
+        self._seen[revealed] = True
+        observation = self._observe(revealed, previous)
+        terminated = self._cursor >= len(self._campaign.techniques)
+        info = {
+            "revealed": self._ids[revealed].item(),
+            "rank": rank,
+            "hit": bool(hit),
+            "is_success": bool(hit),
+            "forecast": self._ids[forecast].tolist(),
+            "reward_terms": terms,
+            "action_mask": ~self._seen,
+        }
+        self._last_info = info
+        return observation, float(reward), terminated, False, info
+
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None or self._campaign is None:
+            return None
+        if self.render_mode == "ansi":
+            return ansi_step(
+                self.adversary,
+                self._campaign.techniques[: self._cursor],
+                self._last_forecast,
+                self._last_info,
+                self.k,
+            )
+        return campaign_grid(
+            self.adversary, self._campaign.techniques[: self._cursor], self._last_forecast
+        )
