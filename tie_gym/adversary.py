@@ -120,22 +120,26 @@ class Adversary:
                 f"temperature must be > 0 and top_p in (0, 1], got {temperature}, {top_p}"
             )
         lengths = self.sample_lengths(rng, count, max_length)
-        if initial is None:
-            initial = [
-                self._draw(rng, self._popularity_cdf, count)[i : i + 1] for i in range(count)
-            ]
-        starts = np.array([len(given) for given in initial], dtype=np.int64)
-        # a given start shows all of itself and still leaves at least one technique to forecast
-        lengths = np.where(starts < self.n_techniques, np.maximum(lengths, starts + 1), starts)
         rows = np.arange(count)
         used = np.zeros((count, self.n_techniques), dtype=bool)
-        sequences = np.full((count, int(lengths.max())), -1, dtype=np.int64)
         fold_in = self._fold_in(count)
-        for i, given in enumerate(initial):
-            given = np.asarray(given, dtype=np.int64)
-            sequences[i, : len(given)] = given
-            used[i, given] = True
-            fold_in.add(np.full(len(given), i), given)
+        if initial is None:
+            starts = np.ones(count, dtype=np.int64)
+            sequences = np.full((count, int(lengths.max())), -1, dtype=np.int64)
+            first = self._draw(rng, self._popularity_cdf, count)
+            sequences[:, 0] = first
+            used[rows, first] = True
+            fold_in.add(rows, first)
+        else:
+            given_sets = [np.asarray(given, dtype=np.int64) for given in initial]
+            starts = np.array([len(given) for given in given_sets], dtype=np.int64)
+            # a given start shows all of itself and still leaves one technique to forecast
+            lengths = np.where(starts < self.n_techniques, np.maximum(lengths, starts + 1), starts)
+            sequences = np.full((count, int(lengths.max())), -1, dtype=np.int64)
+            for i, given in enumerate(given_sets):
+                sequences[i, : len(given)] = given
+                used[i, given] = True
+                fold_in.add(np.full(len(given), i), given)
         for step in range(int(starts.min()), int(lengths.max())):
             active = rows[(step < lengths) & (step >= starts)]
             if len(active) == 0:
@@ -162,8 +166,13 @@ class Adversary:
         fold_in.reset(np.arange(count))
         return fold_in
 
-    @staticmethod
+    @cached_property
+    def _popularity_logits(self) -> np.ndarray:
+        log_pop = np.log(np.maximum(self.popularity, 1e-12))
+        return ((log_pop - log_pop.mean()) / log_pop.std()).astype(np.float32)
+
     def _sample_next(
+        self,
         rng: np.random.Generator,
         scores: np.ndarray,
         used: np.ndarray,
@@ -171,11 +180,22 @@ class Adversary:
         top_p: float,
     ) -> np.ndarray:
         """One draw per row from softmax(standardised scores / temperature) over unused techniques,
-        nucleus-cut to `top_p`; inverse-CDF sampling (one uniform per row)."""
-        # z-score over the step's scores: one temperature scale for every family
+        nucleus-cut to `top_p`; inverse-CDF sampling (one uniform per row).
+
+        A row whose scores are all equal (e.g. EASE after a technique that never co-occurred in
+        training) carries no signal, so it samples from technique popularity instead.
+        """
+        scores = scores.astype(np.float32, copy=False)
         mean = scores.mean(axis=1, keepdims=True)
-        std = np.sqrt(np.maximum((scores * scores).mean(axis=1, keepdims=True) - mean * mean, 0.0))
-        logits = (scores - mean) / (np.where(std > 0, std, 1.0) * temperature)
+        std = np.sqrt(
+            np.maximum(
+                np.einsum("ij,ij->i", scores, scores)[:, None] / scores.shape[1] - mean * mean, 0.0
+            )
+        )
+        flat = std[:, 0] <= 1e-12
+        logits = (scores - mean) / (np.where(flat[:, None], 1.0, std) * temperature)
+        if flat.any():
+            logits[flat] = self._popularity_logits / temperature
         logits[used] = -np.inf
         weights = np.exp(logits - logits.max(axis=1, keepdims=True))
         if top_p < 1:
@@ -188,7 +208,7 @@ class Adversary:
             np.put_along_axis(cut, order, mass_before >= top_p, axis=1)  # the first always stays
             weights[cut] = 0.0
         cdf = np.cumsum(weights, axis=1)
-        targets = rng.random((len(scores), 1)) * cdf[:, -1:]
+        targets = rng.random((len(scores), 1), dtype=np.float32) * cdf[:, -1:]
         return np.minimum((cdf <= targets).sum(axis=1), scores.shape[1] - 1)
 
     def arrange(

@@ -283,10 +283,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
                     raise ValueError(f"guess must be one finite technique index, got {action!r}")
                 action = action.item()
             if (
-                (isinstance(action, float)
-                and not action.is_integer())
-                or not 0 <= action < self.n_techniques
-            ):
+                isinstance(action, float) and not action.is_integer()
+            ) or not 0 <= action < self.n_techniques:
                 raise ValueError(
                     f"guess must be an integer in [0, {self.n_techniques}), got {action!r}"
                 )

@@ -1,0 +1,85 @@
+"""Baseline defenders with one interface: `act(observation, info) -> action`.
+
+Each baseline reads only what the environment exposes (the multi-hot of seen techniques at the
+start of the observation), so it works on any TIE-Forecast variant in either action mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from recommenders.models import Recommender
+from tie_gym.foldin import batch_fold_in
+
+
+class Agent:
+    """A defender: turns an observation into a forecast action."""
+
+    def __init__(self, n_techniques: int, action_mode: str = "scores") -> None:
+        self.n_techniques = n_techniques
+        self.action_mode = action_mode
+
+    def _emit(self, scores: np.ndarray, seen: np.ndarray) -> np.ndarray | int:
+        if self.action_mode == "guess":
+            return int(np.argmax(np.where(seen, -np.inf, scores)))
+        low, high = scores.min(), scores.max()
+        scaled = (scores - low) / (high - low) * 2 - 1 if high > low else np.zeros_like(scores)
+        return scaled.astype(np.float32)
+
+    def reset(self) -> None:
+        """Called at the start of each episode."""
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
+        raise NotImplementedError
+
+
+class RandomAgent(Agent):
+    """Uniformly random forecasts (the floor)."""
+
+    def __init__(self, n_techniques: int, action_mode: str = "scores", seed: int = 0) -> None:
+        super().__init__(n_techniques, action_mode)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
+        seen = observation[: self.n_techniques] > 0
+        return self._emit(self.rng.random(self.n_techniques), seen)
+
+
+class FrequencyAgent(Agent):
+    """Always forecast the most common unseen techniques (TopItems)."""
+
+    def __init__(self, popularity: np.ndarray, action_mode: str = "scores") -> None:
+        super().__init__(len(popularity), action_mode)
+        self.popularity = np.asarray(popularity, dtype=np.float64)
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
+        return self._emit(self.popularity, observation[: self.n_techniques] > 0)
+
+
+class GreedyAgent(Agent):
+    """TIE's approach: fold the seen techniques into a recommender and forecast its top scores.
+
+    The fold-in is incremental: only techniques that became visible since the last call are added.
+    """
+
+    def __init__(self, model: Recommender, action_mode: str = "scores") -> None:
+        super().__init__(int(model.n_items), action_mode)  # type: ignore[arg-type]
+        self.fold_in = batch_fold_in(model, 1)
+        self._known = np.zeros(self.n_techniques, dtype=bool)
+        self._row = np.zeros(1, dtype=np.int64)
+
+    def reset(self) -> None:
+        self.fold_in.reset(self._row)
+        self._known[:] = False
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
+        seen = observation[: self.n_techniques] > 0
+        if np.any(self._known & ~seen):  # a new episode started without reset()
+            self.reset()
+        new = np.flatnonzero(seen & ~self._known)
+        if len(new):
+            self.fold_in.add(np.zeros(len(new), dtype=np.int64), new)
+            self._known |= seen
+        return self._emit(self.fold_in.scores(self._row)[0], seen)

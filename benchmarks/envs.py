@@ -1,0 +1,109 @@
+"""Environment throughput against CartPole-v1, measured in one run on this machine.
+
+Rows: single `gym.make` envs (steps/s and ratio to CartPole's single-env rate) and the native
+vector env at several sizes. Actions come from a pool drawn once, so the sampler's own cost
+(580-dim Box sampling is ~0.1 ms) is not charged to the environment.
+Run: python -m benchmarks.envs
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import tie_gym  # noqa: F401
+from benchmarks.timing import RESULTS, write_table
+
+SECONDS = 3.0
+
+
+def single_rate(env_id: str) -> float:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    pool = [env.action_space.sample() for _ in range(64)]
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < SECONDS:
+        _, _, terminated, truncated, _ = env.step(pool[steps % 64])
+        steps += 1
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def vector_rate(env_id: str, num_envs: int) -> float:
+    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    pool = [env.action_space.sample() for _ in range(8)]
+    for i in range(20):  # warm-up: fill the campaign buffer
+        env.step(pool[i % 8])
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < SECONDS:
+        env.step(pool[steps % 8])
+        steps += 1
+    return steps * num_envs / (time.perf_counter() - start)
+
+
+def main() -> None:
+    cartpole = single_rate("CartPole-v1")
+    rows: list[list[object]] = [
+        ["CartPole-v1 (gym.make, single)", f"{cartpole:,.0f}", "1.00×", "reference"]
+    ]
+    record = {"cartpole": cartpole}
+    for env_id, target in [
+        ("TIE-Forecast-v0", 0.5),
+        ("TIE-ForecastGuess-v0", 0.5),
+        ("TIE-ForecastHard-v0", 0.5),
+    ]:
+        rate = single_rate(env_id)
+        record[env_id] = rate
+        rows.append(
+            [
+                f"{env_id} (gym.make, single)",
+                f"{rate:,.0f}",
+                f"{rate / cartpole:.2f}×",
+                f"target ≥ {target}×",
+            ]
+        )
+    for env_id in ("TIE-Forecast-v0", "TIE-ForecastGuess-v0"):
+        for num_envs in (16, 256, 1024):
+            rate = vector_rate(env_id, num_envs)
+            record[f"{env_id}/vector{num_envs}"] = rate
+            note = "target ≥ 5×" if num_envs == 256 else ""
+            rows.append(
+                [
+                    f"{env_id} native vector, {num_envs} envs",
+                    f"{rate:,.0f}",
+                    f"{rate / cartpole:.2f}×",
+                    note,
+                ]
+            )
+    cartpole_after = single_rate("CartPole-v1")
+    rows.append(
+        [
+            "CartPole-v1 again (drift check)",
+            f"{cartpole_after:,.0f}",
+            f"{cartpole_after / cartpole:.2f}×",
+            "",
+        ]
+    )
+    path = write_table(
+        "envs",
+        "Environment throughput (steps/s)",
+        ["environment", "steps/s", "vs CartPole", "note"],
+        rows,
+        [
+            f"Each row runs {SECONDS:.0f} s; default shipped model (EASE). Regenerate: `python -m benchmarks.envs`."
+        ],
+    )
+    (RESULTS / "envs.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

@@ -1,0 +1,222 @@
+import json
+import pickle
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.envs.registration import EnvSpec
+from gymnasium.utils.env_checker import check_env
+
+import tie_gym
+from recommenders.errors import DataError
+
+GENERATIVE = [i for i in tie_gym.PRESETS if "Replay" not in i]
+REPLAY = [i for i in tie_gym.PRESETS if "Replay" in i]
+
+
+@pytest.mark.parametrize("env_id", GENERATIVE)
+def test_gymnasium_check_env(env_id):
+    check_env(gym.make(env_id).unwrapped, skip_render_check=False)
+
+
+@pytest.mark.parametrize("env_id", GENERATIVE)
+def test_sb3_check_env_without_warnings(env_id):
+    from stable_baselines3.common.env_checker import check_env as sb3_check
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sb3_check(gym.make(env_id).unwrapped, warn=True)
+    assert [str(w.message) for w in caught if "stable_baselines3" in w.filename] == []
+
+
+@pytest.mark.parametrize("env_id", REPLAY)
+def test_replay_check_env(env_id, real_data_dir):
+    check_env(gym.make(env_id, data_dir=str(real_data_dir)).unwrapped)
+
+
+def test_replay_without_corpus_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("TIE_DATA_DIR", raising=False)
+    env = gym.make("TIE-ForecastReplay-v0")
+    with pytest.raises(DataError, match="TIE_DATA_DIR"):
+        env.reset(seed=0)
+
+
+def _rollout(env_id, seed, steps=60, **kwargs):
+    env = gym.make(env_id, **kwargs)
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    trace = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        trace.append((obs, reward, info["revealed"]))
+        if terminated or truncated:
+            obs, _ = env.reset()
+            trace.append(obs)
+    return trace
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(
+        np.array_equal(x, y)
+        if isinstance(x, np.ndarray)
+        else all(np.array_equal(p, q) for p, q in zip(x, y, strict=True))
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "env_id", ["TIE-Forecast-v0", "TIE-ForecastGuess-v0", "TIE-ForecastHard-v0"]
+)
+def test_same_seed_same_rollout(env_id):
+    assert _same(_rollout(env_id, 7), _rollout(env_id, 7))
+    assert not _same(_rollout(env_id, 7), _rollout(env_id, 8))
+
+
+def test_spec_json_round_trip_and_pickle():
+    env = gym.make("TIE-ForecastHard-v0", k=5, temperature=0.7)
+    spec_json = env.spec.to_json()
+    again = gym.make(EnvSpec.from_json(spec_json))
+    assert again.unwrapped.k == 5 and again.unwrapped.temperature == 0.7
+    json.loads(spec_json)
+    clone = pickle.loads(pickle.dumps(env))
+    a, _ = env.reset(seed=3)
+    b, _ = clone.reset(seed=3)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_make_without_prior_import():
+    env = gym.make("tie_gym:TIE-Forecast-v0")
+    assert env.unwrapped.n_techniques > 100
+
+
+def test_step_semantics_scores_mode():
+    env = gym.make("TIE-Forecast-v0", k=3).unwrapped
+    obs, info = env.reset(seed=0)
+    n = env.n_techniques
+    assert obs[:n].sum() == 1 and obs[n : 2 * n].sum() == 1
+    target = env._campaign.techniques[env._cursor]
+    action = np.full(n, -1.0, dtype=np.float32)
+    action[target] = 1.0
+    obs, reward, _, _, info = env.step(action)
+    assert reward == 1.0 and info["rank"] == 1 and info["hit"] and info["is_success"]
+    assert (
+        info["revealed"] == env.vocabulary[target] and obs[target] == 1.0 and obs[n + target] == 1.0
+    )
+    assert not info["action_mask"][target]
+    # The revealed technique scored lowest: rank is its position among unseen techniques.
+    nxt = (
+        env._campaign.techniques[env._cursor]
+        if env._cursor < len(env._campaign.techniques)
+        else None
+    )
+    if nxt is not None:
+        action = np.linspace(1, 0, n, dtype=np.float32)
+        action[nxt] = -1.0
+        _, reward, _, _, info = env.step(action)
+        assert reward == 0.0 and info["rank"] == n - obs[:n].sum()
+
+
+def test_ndcg_reward_and_guess_mode():
+    env = gym.make("TIE-Forecast-v0", k=5, reward="ndcg").unwrapped
+    env.reset(seed=1)
+    n = env.n_techniques
+    target = env._campaign.techniques[env._cursor]
+    action = np.linspace(1, -1, n, dtype=np.float32)
+    order = np.argsort(-np.where(env._seen, -np.inf, action))
+    second = order[1]
+    action[[second, target]] = action[[target, second]]
+    _, reward, _, _, info = env.step(action)
+    assert info["rank"] == 2 and reward == pytest.approx(1 / np.log2(3))
+    guess = gym.make("TIE-ForecastGuess-v0").unwrapped
+    guess.reset(seed=1)
+    target = guess._campaign.techniques[guess._cursor]
+    assert guess.action_masks()[target]
+    _, reward, _, _, info = guess.step(int(target))
+    assert reward == 1.0 and info["hit"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [(np.full(3, 0.0), "shape"), ("nan", "NaN"), ("inf", "NaN")],
+)
+def test_bad_actions(bad, match):
+    env = gym.make("TIE-Forecast-v0").unwrapped
+    env.reset(seed=0)
+    if isinstance(bad, str):
+        action = np.zeros(env.n_techniques, dtype=np.float32)
+        action[5] = np.nan if bad == "nan" else np.inf
+        bad = action
+    with pytest.raises(ValueError, match=match):
+        env.step(bad)
+
+
+def test_bad_guesses_and_step_before_reset():
+    env = gym.make("TIE-ForecastGuess-v0").unwrapped
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(0)
+    env.reset(seed=0)
+    for bad in (-1, env.n_techniques, 2.5, np.array([np.nan])):
+        with pytest.raises(ValueError, match="guess"):
+            env.step(bad)
+
+
+def test_bad_constructor_arguments():
+    for kwargs, match in [
+        ({"k": 0}, "k must"),
+        ({"action_mode": "x"}, "action_mode"),
+        ({"order": "alpha"}, "order"),
+        ({"campaign": "replay", "order": "model"}, "order"),
+        ({"initial": 0}, "initial"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            gym.make("TIE-Forecast-v0", **kwargs)
+
+
+def test_reset_from_analyst_observations():
+    env = gym.make("TIE-Forecast-v0").unwrapped
+    obs, info = env.reset(seed=0, options={"observed": ["T1566", "T1059"]})
+    assert env.seen_ids == ["T1566", "T1059"] and info["campaign_length"] >= 3
+    with pytest.raises(ValueError, match="vocabulary"):
+        env.reset(options={"observed": ["T9999"]})
+
+
+def test_killchain_order_is_tactic_sorted():
+    env = gym.make("TIE-Forecast-v0", order="killchain").unwrapped
+    env.reset(seed=4)
+    ranks = env.adversary.first_tactic_rank[env._campaign.techniques[1:]]
+    assert np.all(np.diff(ranks) >= 0)
+
+
+def test_renders():
+    env = gym.make("TIE-Forecast-v0", render_mode="ansi")
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    text = env.render()
+    assert "forecast" in text and "revealed" in text
+    rgb = gym.make("TIE-Forecast-v0", render_mode="rgb_array")
+    rgb.reset(seed=0)
+    rgb.step(rgb.action_space.sample())
+    image = rgb.render()
+    assert (
+        image.ndim == 3
+        and image.shape[2] == 3
+        and image.dtype == np.uint8
+        and len(np.unique(image.reshape(-1, 3), axis=0)) >= 3
+    )
+
+
+def test_other_vocabulary_artifact_refused_for_replay(tmp_path, real_data_dir, block_matrix):
+    """An artifact whose vocabulary is not the corpus's cannot replay it."""
+    from recommenders.artifacts import read_manifest, save_model
+    from recommenders.models import make_model
+    from tie_gym.adversary import default_model_path
+
+    manifest = read_manifest(default_model_path())
+    vocabulary = tuple(manifest["technique_ids"][:12])
+    model = make_model("ease").fit(block_matrix)
+    keep = {k: v for k, v in manifest.items() if k in ("tactic_order", "data", "split")}
+    save_model(model, tmp_path / "m", vocabulary, **keep)
+    env = gym.make("TIE-ForecastReplay-v0", model=str(tmp_path / "m"), data_dir=str(real_data_dir))
+    with pytest.raises(DataError, match="vocabulary"):
+        env.reset(seed=0)

@@ -1,0 +1,103 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import tie_gym  # noqa: F401
+from tie_gym.vector import ForecastVectorEnv
+
+
+def _make(num_envs=8, env_id="TIE-Forecast-v0", **kwargs):
+    return gym.make_vec(
+        env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
+    )
+
+
+def test_make_vec_builds_native_env():
+    env = _make()
+    assert isinstance(env, ForecastVectorEnv)
+    obs, _ = env.reset(seed=0)
+    n = env.unwrapped.n_techniques
+    assert obs.shape == (8, 2 * n + 1) and env.action_space.shape == (8, n)
+    assert np.all(obs[:, :n].sum(axis=1) == 1)
+
+
+def test_seeded_runs_repeat():
+    def run(seed):
+        env = _make()
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        out = []
+        for _ in range(30):
+            obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            out.append((obs, reward, terminated))
+        return out
+
+    a, b, c = run(1), run(1), run(2)
+    assert all(
+        np.array_equal(x, y)
+        for pa, pb in zip(a, b, strict=True)
+        for x, y in zip(pa, pb, strict=True)
+    )
+    assert not all(np.array_equal(pa[0], pc[0]) for pa, pc in zip(a, c, strict=True))
+
+
+def test_next_step_autoreset_and_perfect_forecast():
+    env = _make(num_envs=4, k=1)
+    base = env.unwrapped
+    env.reset(seed=0)
+    ended_before = np.zeros(4, dtype=bool)
+    resets_seen = 0
+    for _ in range(60):
+        action = np.full((4, base.n_techniques), -1.0, dtype=np.float32)
+        upcoming = base._sequences[np.arange(4), np.minimum(base._cursor, base.n_techniques - 1)]
+        action[np.arange(4), upcoming] = 1.0
+        obs, reward, terminated, truncated, info = env.step(action)
+        # envs that ended last step were reset now: reward 0, fresh one-technique observation
+        assert np.all(reward[ended_before] == 0.0)
+        assert np.all(obs[ended_before, : base.n_techniques].sum(axis=1) == 1)
+        assert np.all(reward[~ended_before] == 1.0) and np.all(info["rank"][~ended_before] == 1)
+        resets_seen += int(ended_before.sum())
+        ended_before = terminated | truncated
+    assert resets_seen > 0
+
+
+def test_guess_mode_masks_and_bad_actions():
+    env = _make(num_envs=3, env_id="TIE-ForecastGuess-v0")
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(np.zeros(3, dtype=np.int64))
+    env.reset(seed=0)
+    masks = env.unwrapped.action_masks()
+    assert masks.shape == (3, env.unwrapped.n_techniques) and (~masks).sum(axis=1).min() >= 1
+    with pytest.raises(ValueError):
+        env.step(np.array([0, 1]))
+    with pytest.raises(ValueError):
+        env.step(np.array([0, 1, 10**6]))
+    scores = _make(num_envs=2)
+    scores.reset(seed=0)
+    bad = np.zeros((2, scores.unwrapped.n_techniques), dtype=np.float32)
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        scores.step(bad)
+
+
+def test_vector_and_single_env_agree_in_distribution():
+    """Greedy-oracle-free check: random-forecast hit rates match between the two implementations."""
+    single = gym.make("TIE-Forecast-v0")
+    single.reset(seed=0)
+    single.action_space.seed(0)
+    hits = []
+    for _ in range(3000):
+        _, r, te, tr, _ = single.step(single.action_space.sample())
+        hits.append(r)
+        if te or tr:
+            single.reset()
+    vector = _make(num_envs=64)
+    vector.reset(seed=0)
+    vector.action_space.seed(0)
+    vhits = []
+    for _ in range(60):
+        _, r, _, _, info = vector.step(vector.action_space.sample())
+        vhits.extend(r[info["_hit"]])
+    k, n = 10, single.unwrapped.n_techniques
+    for rate in (np.mean(hits), np.mean(vhits)):
+        assert abs(rate - k / n) < 0.01

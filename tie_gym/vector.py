@@ -1,0 +1,185 @@
+"""Native vector twin of TIE-Forecast: N campaigns stepped as arrays.
+
+`gym.make_vec("TIE-Forecast-v0", num_envs=N, vectorization_mode="vector_entry_point")` builds it.
+Forecast scoring, ranks, rewards and observations are single NumPy operations over all N envs;
+new generative campaigns are sampled in batches with one batched fold-in. Autoreset follows
+Gymnasium's default NEXT_STEP mode: the step after an episode ends resets that env and returns its
+first observation with reward 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from tie_gym.adversary import DEFAULT_MODEL, Campaign
+from tie_gym.envs.forecast import ForecastEnv
+
+
+class ForecastVectorEnv(VectorEnv):
+    """N independent TIE-Forecast episodes; arguments as `ForecastEnv`, plus `num_envs` and
+    `max_episode_steps` (truncation, as the registered single env's TimeLimit)."""
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = 100,
+        model: str = DEFAULT_MODEL,
+        **kwargs: Any,
+    ) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be ≥ 1, got {num_envs}")
+        kwargs.pop("render_mode", None)
+        # One validated single env holds the configuration and the spaces; it is never stepped.
+        self._template = ForecastEnv(model=model, **kwargs)
+        self.adversary = self._template.adversary
+        self.num_envs = num_envs
+        self.max_episode_steps = max_episode_steps
+        self.single_observation_space = self._template.observation_space
+        self.single_action_space = self._template.action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        n = self.n_techniques = self._template.n_techniques
+        self._k = self._template.k
+        self._discount = np.concatenate([self._template._discount, [0.0]])
+        self._rows = np.arange(num_envs)
+        self._sequences = np.zeros((num_envs, n), dtype=np.int64)
+        self._lengths = np.zeros(num_envs, dtype=np.int64)
+        self._cursor = np.zeros(num_envs, dtype=np.int64)
+        self._steps = np.zeros(num_envs, dtype=np.int64)
+        self._seen = np.zeros((num_envs, n), dtype=bool)
+        self._obs = np.zeros((num_envs, 2 * n + 1), dtype=np.float32)
+        self._needs_reset = np.zeros(num_envs, dtype=bool)
+        self._buffer: list[Campaign] = []
+        self._ids = np.array(self.adversary.vocabulary)
+        self._started = False
+
+    def _campaigns(self, count: int) -> list[Campaign]:
+        t = self._template
+        if t.campaign_mode == "replay":
+            return [self.adversary.replay(self.np_random, t.order) for _ in range(count)]  # type: ignore[arg-type]
+        while len(self._buffer) < count:
+            fresh = self.adversary.generate(
+                self.np_random,
+                max(1024, 4 * self.num_envs, count),
+                t.temperature,
+                t.top_p,
+                t.order,
+                max_length=t.max_length,  # type: ignore[arg-type]
+            )
+            self._buffer.extend(fresh)
+        taken, self._buffer = self._buffer[:count], self._buffer[count:]
+        return taken
+
+    def _start(self, rows: np.ndarray) -> None:
+        """Give these envs fresh campaigns and their first observation."""
+        n = self.n_techniques
+        for row, campaign in zip(rows, self._campaigns(len(rows)), strict=True):
+            length = len(campaign.techniques)
+            self._sequences[row, :length] = campaign.techniques
+            self._lengths[row] = length
+            self._cursor[row] = min(self._template.initial, length - 1)
+        self._steps[rows] = 0
+        self._seen[rows] = False
+        self._obs[rows] = 0.0
+        shown = np.arange(n)[None, :] < self._cursor[rows, None]
+        seen_rows, seen_slots = np.nonzero(shown)
+        self._seen[rows[seen_rows], self._sequences[rows[seen_rows], seen_slots]] = True
+        self._obs[rows, :n] = self._seen[rows]
+        last = self._sequences[rows, self._cursor[rows] - 1]
+        self._obs[rows, n + last] = 1.0
+        self._obs[rows, 2 * n] = np.minimum(self._cursor[rows] / 100.0, 1.0)
+        self._needs_reset[rows] = False
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        if isinstance(seed, list):
+            seed = seed[0]
+        super().reset(seed=seed)
+        if seed is not None:
+            self._buffer.clear()
+        self._start(self._rows)
+        self._started = True
+        return self._obs.copy(), {}
+
+    def action_masks(self) -> np.ndarray:
+        """(num_envs, n) unseen techniques: the useful guesses."""
+        return ~self._seen
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        n, rows = self.n_techniques, self._rows
+        actions = np.asarray(actions)
+        stepping = ~self._needs_reset
+        revealed = self._sequences[rows, np.minimum(self._cursor, n - 1)]
+        if self._template.action_mode == "scores":
+            if actions.shape != (self.num_envs, n):
+                raise ValueError(
+                    f"actions must have shape ({self.num_envs}, {n}), got {actions.shape}"
+                )
+            if not np.isfinite(actions).all():
+                raise ValueError(
+                    "actions contain NaN or infinite scores; send finite values in [-1, 1]"
+                )
+            masked = np.where(self._seen, -np.inf, actions)
+            target = masked[rows, revealed]
+            rank = 1 + np.count_nonzero(masked > target[:, None], axis=1)
+        else:
+            if (
+                actions.shape != (self.num_envs,)
+                or not np.isfinite(actions).all()
+                or np.any(actions != np.round(actions))
+            ):
+                raise ValueError(
+                    f"actions must be {self.num_envs} integer technique indices, got {actions!r}"
+                )
+            if np.any((actions < 0) | (actions >= n)):
+                raise ValueError(f"guesses must lie in [0, {n})")
+            rank = np.where(actions.astype(np.int64) == revealed, 1, n + 1)
+        hit = (rank <= self._k) & stepping
+        ndcg = np.where(hit, self._discount[np.minimum(rank, self._k) - 1], 0.0)
+        rewards = hit.astype(np.float64) if self._template.reward_mode == "hit" else ndcg
+        # advance the envs that stepped
+        live = rows[stepping]
+        previous = self._sequences[live, self._cursor[live] - 1]
+        self._obs[live, n + previous] = 0.0
+        self._seen[live, revealed[live]] = True
+        self._obs[live, revealed[live]] = 1.0
+        self._obs[live, n + revealed[live]] = 1.0
+        self._cursor[live] += 1
+        self._steps[live] += 1
+        self._obs[live, 2 * n] = np.minimum(self._cursor[live] / 100.0, 1.0)
+        terminated = stepping & (self._cursor >= self._lengths)
+        truncated = stepping & ~terminated
+        truncated &= (
+            self._steps >= self.max_episode_steps
+            if self.max_episode_steps
+            else np.zeros_like(truncated)
+        )
+        # NEXT_STEP autoreset: envs that ended last step start over now, with reward 0
+        resetting = rows[self._needs_reset]
+        if len(resetting):
+            self._start(resetting)
+        self._needs_reset = terminated | truncated
+        infos = {
+            "hit": hit,
+            "_hit": stepping,
+            "is_success": hit,
+            "_is_success": stepping,
+            "rank": np.where(stepping, rank, 0),
+            "_rank": stepping,
+        }
+        return self._obs.copy(), rewards, terminated, truncated, infos
+
+    def close_extras(self, **kwargs: Any) -> None:
+        return None
