@@ -26,6 +26,10 @@ from tie_gym.foldin import BatchFoldIn, batch_fold_in
 Order = Literal["model", "killchain", "random"]
 ORDERS: tuple[str, ...] = ("model", "killchain", "random")
 DEFAULT_MODEL = "default"
+# Calibrated on the 2024-03-14 corpus with the shipped EASE model and random reveal order: at 5.0
+# the greedy recommender's hit@10 on generated campaigns (0.34) is close to its hit@10 on the real
+# held-out reports (0.31); at 1.0 generated campaigns are far easier (0.82) than real ones.
+DEFAULT_TEMPERATURE = 5.0
 
 
 def default_model_path() -> Path:
@@ -40,6 +44,34 @@ class Campaign:
     techniques: np.ndarray
     source: str
     """"generated" or the replayed report's ID."""
+
+
+_BLOCK = 32
+
+
+def _inverse_cdf_draw(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """One index per row with probability ∝ weights, by a two-level inverse CDF.
+
+    A full row-wise cumsum is a slow scalar loop in NumPy; summing blocks of 32 is vectorised, so
+    we pick a block from the block totals, then an index inside it (one uniform draw per row).
+    """
+    rows, width = weights.shape
+    padded_width = -(-width // _BLOCK) * _BLOCK
+    if padded_width != width:
+        weights = np.pad(weights, ((0, 0), (0, padded_width - width)))
+    blocks = weights.reshape(rows, -1, _BLOCK)
+    block_cdf = np.cumsum(blocks.sum(axis=2), axis=1)
+    target = rng.random(rows, dtype=np.float32) * block_cdf[:, -1]
+    block = np.minimum((block_cdf <= target[:, None]).sum(axis=1), block_cdf.shape[1] - 1)
+    before = np.where(block > 0, block_cdf[np.arange(rows), block - 1], 0.0)
+    inner_cdf = np.cumsum(blocks[np.arange(rows), block], axis=1)
+    inner = np.minimum((inner_cdf <= (target - before)[:, None]).sum(axis=1), _BLOCK - 1)
+    # float rounding can land on a zero-weight slot at a block's end: step back to a live one
+    index = block * _BLOCK + inner
+    dead = weights[np.arange(rows), index] <= 0
+    if dead.any():
+        index[dead] = np.argmax(weights[dead], axis=1)
+    return index
 
 
 class Adversary:
@@ -101,7 +133,7 @@ class Adversary:
         self,
         rng: np.random.Generator,
         count: int,
-        temperature: float = 1.0,
+        temperature: float = DEFAULT_TEMPERATURE,
         top_p: float = 1.0,
         order: Order = "model",
         initial: list[np.ndarray] | None = None,
@@ -120,43 +152,55 @@ class Adversary:
                 f"temperature must be > 0 and top_p in (0, 1], got {temperature}, {top_p}"
             )
         lengths = self.sample_lengths(rng, count, max_length)
-        rows = np.arange(count)
-        used = np.zeros((count, self.n_techniques), dtype=bool)
-        fold_in = self._fold_in(count)
         if initial is None:
             starts = np.ones(count, dtype=np.int64)
-            sequences = np.full((count, int(lengths.max())), -1, dtype=np.int64)
-            first = self._draw(rng, self._popularity_cdf, count)
-            sequences[:, 0] = first
-            used[rows, first] = True
-            fold_in.add(rows, first)
+            given_sets = list(self._draw(rng, self._popularity_cdf, count)[:, None])
         else:
             given_sets = [np.asarray(given, dtype=np.int64) for given in initial]
             starts = np.array([len(given) for given in given_sets], dtype=np.int64)
             # a given start shows all of itself and still leaves one technique to forecast
             lengths = np.where(starts < self.n_techniques, np.maximum(lengths, starts + 1), starts)
-            sequences = np.full((count, int(lengths.max())), -1, dtype=np.int64)
-            for i, given in enumerate(given_sets):
-                sequences[i, : len(given)] = given
-                used[i, given] = True
-                fold_in.add(np.full(len(given), i), given)
+        # Work in order of decreasing length so the campaigns still growing at any step are a
+        # prefix: every batched update then acts on a contiguous slice, not a fancy index.
+        order_by_length = np.argsort(-lengths, kind="stable")
+        lengths, starts = lengths[order_by_length], starts[order_by_length]
+        sequences = np.full((count, int(lengths.max())), -1, dtype=np.int64)
+        used = np.zeros((count, self.n_techniques), dtype=bool)
+        fold_in = self._fold_in(count)
+        for position, campaign in enumerate(order_by_length):
+            given = given_sets[campaign]
+            sequences[position, : len(given)] = given
+            used[position, given] = True
+        if initial is None:
+            fold_in.add(slice(0, count), sequences[:, 0])
+        else:
+            for position in range(count):
+                given = sequences[position, : starts[position]]
+                fold_in.add(np.full(len(given), position), given)
+        rows = np.arange(count)
         for step in range(int(starts.min()), int(lengths.max())):
-            active = rows[(step < lengths) & (step >= starts)]
-            if len(active) == 0:
+            growing = int(np.count_nonzero(lengths > step))
+            if np.all(starts[:growing] <= step):
+                active: slice | np.ndarray = slice(0, growing)
+                positions = rows[:growing]
+            else:
+                positions = rows[(step < lengths) & (step >= starts)]
+                active = positions
+            if len(positions) == 0:
                 continue
             chosen = self._sample_next(
                 rng, fold_in.scores(active), used[active], temperature, top_p
             )
-            sequences[active, step] = chosen
-            used[active, chosen] = True
+            sequences[positions, step] = chosen
+            used[positions, chosen] = True
             fold_in.add(active, chosen)
-        return [
-            Campaign(
-                self.arrange(rng, sequences[i, : lengths[i]], order, keep_first=int(starts[i])),
-                "generated",
+        campaigns: list[Campaign | None] = [None] * count
+        for position, campaign in enumerate(order_by_length):
+            techniques = sequences[position, : lengths[position]]
+            campaigns[campaign] = Campaign(
+                self.arrange(rng, techniques, order, keep_first=int(starts[position])), "generated"
             )
-            for i in range(count)
-        ]
+        return campaigns  # type: ignore[return-value]
 
     def _fold_in(self, count: int) -> BatchFoldIn:
         """A reset fold-in state for `count` campaigns, reused between calls (no per-reset setup)."""
@@ -165,6 +209,18 @@ class Adversary:
             fold_in = self._fold_ins[count] = batch_fold_in(self.model, count)
         fold_in.reset(np.arange(count))
         return fold_in
+
+    @cached_property
+    def score_scale(self) -> float:
+        """The model's typical score spread: the popularity-weighted mean, over single-technique
+        starts, of the standard deviation of the fold-in scores. Dividing by it gives the
+        temperature the same meaning for every family, computed once rather than per step."""
+        fold_in = batch_fold_in(self.model, self.n_techniques)
+        everything = np.arange(self.n_techniques)
+        fold_in.add(everything, everything)
+        spread = fold_in.scores(everything).std(axis=1)
+        scale = float(np.average(spread, weights=self.popularity))
+        return scale if scale > 0 else 1.0
 
     @cached_property
     def _popularity_logits(self) -> np.ndarray:
@@ -179,25 +235,22 @@ class Adversary:
         temperature: float,
         top_p: float,
     ) -> np.ndarray:
-        """One draw per row from softmax(standardised scores / temperature) over unused techniques,
-        nucleus-cut to `top_p`; inverse-CDF sampling (one uniform per row).
+        """One draw per row from softmax(scores / (score_scale · temperature)) over unused
+        techniques, nucleus-cut to `top_p`; inverse-CDF sampling (one uniform per row).
 
         A row whose scores are all equal (e.g. EASE after a technique that never co-occurred in
         training) carries no signal, so it samples from technique popularity instead.
         """
-        scores = scores.astype(np.float32, copy=False)
-        mean = scores.mean(axis=1, keepdims=True)
-        std = np.sqrt(
-            np.maximum(
-                np.einsum("ij,ij->i", scores, scores)[:, None] / scores.shape[1] - mean * mean, 0.0
-            )
-        )
-        flat = std[:, 0] <= 1e-12
-        logits = (scores - mean) / (np.where(flat[:, None], 1.0, std) * temperature)
+        logits = scores * np.float32(1.0 / (self.score_scale * temperature))
+        top = logits.max(axis=1, keepdims=True)
+        flat = (top - logits.min(axis=1, keepdims=True))[:, 0] <= 1e-9
         if flat.any():
             logits[flat] = self._popularity_logits / temperature
-        logits[used] = -np.inf
-        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+            top[flat] = self._popularity_logits.max() / temperature
+        np.subtract(logits, top, out=logits)
+        weights = np.zeros((len(logits), -(-logits.shape[1] // _BLOCK) * _BLOCK), dtype=np.float32)
+        np.exp(logits, out=weights[:, : logits.shape[1]])
+        weights[:, : logits.shape[1]][used] = 0.0
         if top_p < 1:
             order = np.argsort(-weights, axis=1)
             sorted_weights = np.take_along_axis(weights, order, axis=1)
@@ -207,9 +260,7 @@ class Adversary:
             cut = np.zeros_like(weights, dtype=bool)
             np.put_along_axis(cut, order, mass_before >= top_p, axis=1)  # the first always stays
             weights[cut] = 0.0
-        cdf = np.cumsum(weights, axis=1)
-        targets = rng.random((len(scores), 1), dtype=np.float32) * cdf[:, -1:]
-        return np.minimum((cdf <= targets).sum(axis=1), scores.shape[1] - 1)
+        return _inverse_cdf_draw(rng, weights)
 
     def arrange(
         self, rng: np.random.Generator, techniques: np.ndarray, order: Order, keep_first: int = 0

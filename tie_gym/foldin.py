@@ -38,7 +38,9 @@ class BatchFoldIn(ABC):
 
     @abstractmethod
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), n_items) scores; higher means more likely next."""
+        """(len(rows), n_items) scores; higher means more likely next. May be a view: read only.
+
+        `rows` may be an index array or a slice (a slice updates in place, without copies)."""
 
 
 class PopularityFoldIn(BatchFoldIn):
@@ -73,7 +75,7 @@ class EaseFoldIn(BatchFoldIn):
         self._scores[rows] += self._weights[columns]
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        return self._scores[rows].copy()
+        return self._scores[rows]
 
 
 class WalsFoldIn(BatchFoldIn):

@@ -9,7 +9,7 @@ first observation with reward 0.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -24,7 +24,10 @@ class ForecastVectorEnv(VectorEnv):
     """N independent TIE-Forecast episodes; arguments as `ForecastEnv`, plus `num_envs` and
     `max_episode_steps` (truncation, as the registered single env's TimeLimit)."""
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "render_modes": [],
+    }
 
     def __init__(
         self,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tie_gym.adversary import DEFAULT_MODEL, ORDERS, Adversary, Campaign
+from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ORDERS, Adversary, Campaign
 from tie_gym.render import ansi_step, campaign_grid
 
 ActionMode = Literal["scores", "guess"]
@@ -91,7 +91,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     - v0: initial release.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
 
     def __init__(
         self,
@@ -101,7 +101,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         reward: RewardMode = "hit",
         campaign: CampaignMode = "generative",
         order: str | None = None,
-        temperature: float = 1.0,
+        temperature: float = DEFAULT_TEMPERATURE,
         top_p: float = 1.0,
         initial: int = 1,
         max_length: int | None = None,
@@ -273,8 +273,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             unseen_scores = np.where(self._seen, -np.inf, scores)
             # rank = 1 + unseen techniques scored strictly higher (ties go to the defender)
             rank = 1 + int(np.count_nonzero(unseen_scores > unseen_scores[revealed]))
-            top = np.argpartition(unseen_scores, self.n_techniques - self.k)[-self.k :]
-            forecast = top[np.argsort(-unseen_scores[top], kind="stable")]
+            forecast = unseen_scores  # the top-k list is only built when rendered
             hit = rank <= self.k
             ndcg = float(self._discount[rank - 1]) if hit else 0.0
         else:
@@ -306,12 +305,19 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             "rank": rank,
             "hit": bool(hit),
             "is_success": bool(hit),
-            "forecast": self._ids[forecast].tolist(),
             "reward_terms": terms,
             "action_mask": ~self._seen,
         }
         self._last_info = info
         return observation, float(reward), terminated, False, info
+
+    def last_forecast(self) -> np.ndarray | None:
+        """Technique columns of the last forecast, best first (top-k, or the single guess)."""
+        if self._last_forecast is None or len(self._last_forecast) == 1:
+            return self._last_forecast
+        scores = self._last_forecast
+        top = np.argpartition(scores, self.n_techniques - self.k)[-self.k :]
+        return top[np.argsort(-scores[top], kind="stable")]
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode is None or self._campaign is None:
@@ -320,10 +326,10 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             return ansi_step(
                 self.adversary,
                 self._campaign.techniques[: self._cursor],
-                self._last_forecast,
+                self.last_forecast(),
                 self._last_info,
                 self.k,
             )
         return campaign_grid(
-            self.adversary, self._campaign.techniques[: self._cursor], self._last_forecast
+            self.adversary, self._campaign.techniques[: self._cursor], self.last_forecast()
         )
