@@ -18,6 +18,13 @@ PRESETS: dict[str, dict[str, object]] = {
         "order": "killchain",
         "action_mode": "guess",
     },
+    # Training twin of the replay ids: the reports the model trained on, never its test reports.
+    "TIE-ForecastReplayTrainGuess-v0": {
+        "campaign": "replay",
+        "order": "killchain",
+        "action_mode": "guess",
+        "split": "train",
+    },
     # Harder: a budget of k=3 scored by NDCG, kill-chain reveal order, a less predictable adversary.
     "TIE-ForecastHard-v0": {"k": 3, "order": "killchain", "temperature": 7.0, "reward": "ndcg"},
 }

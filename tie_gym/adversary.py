@@ -277,8 +277,10 @@ class Adversary:
         return np.concatenate([head, tail[np.lexsort((rng.random(len(tail)), ranks))]])
 
     @cached_property
-    def replay_reports(self) -> list[tuple[str, np.ndarray]]:
-        """The artifact's held-out test reports (ID, technique columns), read from the corpus."""
+    def corpus_reports(self) -> dict[str, list[tuple[str, np.ndarray]]]:
+        """The corpus's reports as (ID, technique columns), split as the artifact was trained:
+        "test" holds its held-out test reports, "train" every other report with ≥ 2 techniques.
+        Read from `TIE_DATA_DIR`, checked against the artifact's checksum and vocabulary."""
         from recommenders.attack import load_catalog
         from recommenders.data import DEFAULT_CORPUS, build_matrix, load_corpus
 
@@ -326,22 +328,27 @@ class Adversary:
                 "the corpus yields another technique vocabulary",
                 "use the ATT&CK bundle the model was trained with",
             )
-        row_of = {rid: i for i, rid in enumerate(matrix.report_ids)}
-        reports = []
-        for rid in test_ids:
-            row = row_of[rid]
-            columns = matrix.matrix.indices[
-                matrix.matrix.indptr[row] : matrix.matrix.indptr[row + 1]
-            ]
-            reports.append((rid, np.sort(columns).astype(np.int64)))
-        return reports
+        held_out = set(test_ids)
+        csr = matrix.matrix
+        splits: dict[str, list[tuple[str, np.ndarray]]] = {"test": [], "train": []}
+        for row, rid in enumerate(matrix.report_ids):
+            columns = np.sort(csr.indices[csr.indptr[row] : csr.indptr[row + 1]]).astype(np.int64)
+            if rid in held_out:
+                splits["test"].append((rid, columns))
+            elif len(columns) >= 2:
+                splits["train"].append((rid, columns))
+        return splits
 
-    def replay(self, rng: np.random.Generator, order: Order = "killchain") -> Campaign:
-        """A uniformly drawn test report, in the chosen order ("model" is not defined for replay)."""
+    def replay(
+        self, rng: np.random.Generator, order: Order = "killchain", split: str = "test"
+    ) -> Campaign:
+        """A uniformly drawn report of a split, in the chosen order ("model" is undefined here)."""
         if order == "model":
             raise ValueError(
                 'replayed reports have no model order: use order="killchain" or "random"'
             )
-        reports = self.replay_reports
+        if split not in ("test", "train"):
+            raise ValueError(f'split must be "test" or "train", got {split!r}')
+        reports = self.corpus_reports[split]
         rid, columns = reports[int(rng.integers(len(reports)))]
         return Campaign(self.arrange(rng, columns, order), rid)

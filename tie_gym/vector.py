@@ -66,7 +66,7 @@ class ForecastVectorEnv(VectorEnv):
     def _campaigns(self, count: int) -> list[Campaign]:
         t = self._template
         if t.campaign_mode == "replay":
-            return [self.adversary.replay(self.np_random, t.order) for _ in range(count)]  # type: ignore[arg-type]
+            return [self.adversary.replay(self.np_random, t.order, t.split) for _ in range(count)]  # type: ignore[arg-type]
         while len(self._buffer) < count:
             fresh = self.adversary.generate(
                 self.np_random,

@@ -65,7 +65,9 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     `initial` techniques of a fresh campaign are seen. A campaign comes from the generative
     adversary (`campaign="generative"`: popularity-drawn first technique, then sampled from the
     model's fold-in scores with `temperature` and `top_p`, length from the corpus's report sizes)
-    or from the held-out test reports (`campaign="replay"`, needs `TIE_DATA_DIR`).
+    or from real reports (`campaign="replay"`, needs `TIE_DATA_DIR`): the artifact's held-out
+    test reports (`split="test"`, for evaluation) or the reports it trained on (`split="train"`,
+    for training agents without touching the test reports).
     `reset(options={"observed": ["T1566", …]})` starts a generative campaign from given techniques.
 
     ## Episode End
@@ -77,7 +79,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
 
     `model` ("default" or an artifact path), `k` (forecast size, default 10), `action_mode`,
     `reward`, `campaign`, `order` ("model", "killchain", "random"; replay default "killchain"),
-    `temperature`, `top_p`, `initial`, `max_length`, `data_dir`, `render_mode` ("ansi", "rgb_array").
+    `temperature`, `top_p`, `initial`, `max_length`, `split` ("test"/"train", replay only),
+    `data_dir`, `render_mode` ("ansi", "rgb_array").
     All are JSON-serialisable, so the spec round-trips and the env pickles.
 
     ## Info
@@ -105,6 +108,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         top_p: float = 1.0,
         initial: int = 1,
         max_length: int | None = None,
+        split: str = "test",
         data_dir: str | None = None,
         render_mode: str | None = None,
     ) -> None:
@@ -123,6 +127,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
+        if split not in ("test", "train"):
+            raise ValueError(f'split must be "test" (held-out reports) or "train", got {split!r}')
         if initial < 1:
             raise ValueError(
                 f"initial must be ≥ 1 (one technique is shown before the first forecast), got {initial}"
@@ -132,7 +138,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         if not 1 <= k <= n:
             raise ValueError(f"k must lie in [1, {n}], got {k}")
         self.k, self.action_mode, self.reward_mode = k, action_mode, reward
-        self.campaign_mode, self.order = campaign, order
+        self.campaign_mode, self.order, self.split = campaign, order, split
         self.temperature, self.top_p, self.initial, self.max_length = (
             temperature,
             top_p,
@@ -233,7 +239,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             )[0]
             self._cursor = len(given)
         elif self.campaign_mode == "replay":
-            self._campaign = self.adversary.replay(self.np_random, self.order)  # type: ignore[arg-type]
+            self._campaign = self.adversary.replay(self.np_random, self.order, self.split)  # type: ignore[arg-type]
             self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
         else:
             self._campaign = self._next_generated()

@@ -1,0 +1,242 @@
+"""`python -m agents.evaluate`: score defenders on TIE-Forecast environments, seeded.
+
+Agents: `random`, `frequency`, `greedy` (the env adversary's own recommender: TIE's approach),
+`markov` (kill-chain transitions fitted on the training reports), and learned ones given as
+`NAME=GLOB` of `agents.train` run folders (one folder per training seed), e.g.
+`maskable_ppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v0-seed*`.
+
+Every agent plays the score-vector env (a learned single-guess policy ranks techniques by its
+action preferences). Per step: hit@k, NDCG@k, hit@1; per episode: campaign recall (share of the
+campaign's reveals forecast in time) and steps to the first hit. Learned agents: mean ± 95% CI
+over training seeds; baselines: mean ± 95% CI over episodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+import tie_gym  # noqa: F401
+from agents.baselines import Agent, FrequencyAgent, GreedyAgent, RandomAgent
+from agents.policy import PolicyAgent, load_algorithm
+
+log = logging.getLogger("agents.evaluate")
+METRICS = ("hit@k", "ndcg@k", "hit@1", "campaign_recall", "steps_to_first_hit")
+# two-sided 95% Student t quantiles for small seed counts (df = n - 1)
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def run_episodes(env: gym.Env, agent: Agent, episodes: int, seed: int) -> dict[str, list[float]]:
+    """Per-step and per-episode measurements over seeded episodes."""
+    k = env.unwrapped.k
+    out: dict[str, list[float]] = {m: [] for m in METRICS}
+    for episode in range(episodes):
+        observation, info = env.reset(seed=seed + episode)
+        agent.reset()
+        hits, first_hit, step, done = [], math.nan, 0, False
+        while not done:
+            observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
+            step += 1
+            rank = info["rank"]
+            hit = rank is not None and rank <= k
+            hits.append(hit)
+            out["hit@k"].append(float(hit))
+            out["ndcg@k"].append(1.0 / math.log2(rank + 1) if hit else 0.0)
+            out["hit@1"].append(float(rank == 1))
+            if hit and math.isnan(first_hit):
+                first_hit = step
+            done = terminated or truncated
+        out["campaign_recall"].append(float(np.mean(hits)))
+        out["steps_to_first_hit"].append(first_hit)
+    return out
+
+
+def _mean_ci(values: list[float]) -> tuple[float, float]:
+    array = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+    if len(array) == 0:
+        return math.nan, math.nan
+    if len(array) == 1:
+        return float(array[0]), math.nan
+    spread = array.std(ddof=1) / math.sqrt(len(array))
+    quantile = _T95.get(len(array) - 1, 1.96)
+    return float(array.mean()), float(quantile * spread)
+
+
+def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Agent]]:
+    """Agent name → one agent per training seed (baselines have one)."""
+    base = env.unwrapped
+    adversary = base.adversary
+    agents: dict[str, list[Agent]] = {}
+    for item in spec:
+        if item == "random":
+            agents[item] = [RandomAgent(base.n_techniques, seed=seed)]
+        elif item == "frequency":
+            agents[item] = [FrequencyAgent(adversary.popularity)]
+        elif item == "greedy":
+            agents[item] = [GreedyAgent(adversary.model)]
+        elif item == "markov":
+            from agents.markov import MarkovAgent, fit_transitions
+
+            agents[item] = [MarkovAgent(fit_transitions(adversary, seed), adversary.popularity)]
+        elif "=" in item:
+            name, pattern = item.split("=", 1)
+            runs = sorted(Path(p) for p in glob.glob(pattern))
+            if not runs:
+                raise FileNotFoundError(
+                    f"{item}: no run folder matches {pattern!r}; train with `python -m agents.train`"
+                )
+            learned = []
+            for run in runs:
+                algo = json.loads((run / "run.json").read_text())["config"]["algo"]
+                model_path = (
+                    run / "best_model.zip"
+                    if (run / "best_model.zip").exists()
+                    else run / "final.zip"
+                )
+                learned.append(PolicyAgent(load_algorithm(algo, model_path), base.n_techniques))
+            agents[name] = learned
+        else:
+            raise ValueError(
+                f"unknown agent {item!r}: use random, frequency, greedy, markov or NAME=GLOB"
+            )
+    return agents
+
+
+def evaluate(
+    envs: list[str], agent_spec: list[str], episodes: int, seed: int, env_kwargs: dict[str, Any]
+) -> list[dict[str, Any]]:
+    rows = []
+    for env_id in envs:
+        env = gym.make(env_id, **env_kwargs)
+        for name, members in build_agents(agent_spec, env, seed).items():
+            per_member = [
+                run_episodes(env, member, episodes, seed)
+                for member in tqdm(members, desc=f"{env_id} {name}", disable=None)
+            ]
+            row: dict[str, Any] = {
+                "env": env_id,
+                "agent": name,
+                "seeds": len(members),
+                "episodes": episodes,
+            }
+            for metric in METRICS:
+                if len(members) > 1:
+                    mean, ci = _mean_ci([float(np.nanmean(m[metric])) for m in per_member])
+                else:
+                    mean, ci = _mean_ci(per_member[0][metric])
+                row[metric], row[f"{metric}_ci95"] = mean, ci
+            row["no_hit_episodes"] = float(
+                np.mean([math.isnan(v) for m in per_member for v in m["steps_to_first_hit"]])
+            )
+            rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]], k: int) -> str:
+    header = f"| env | agent | seeds | hit@{k} | NDCG@{k} | hit@1 | campaign recall | steps to 1st hit | episodes w/o hit |"
+    lines = [header, "|" + "---|" * 9]
+    for r in rows:
+
+        def cell(metric: str) -> str:
+            ci = r[f"{metric}_ci95"]
+            return f"{r[metric]:.3f}" + ("" if math.isnan(ci) else f" ± {ci:.3f}")
+
+        lines.append(
+            f"| {r['env']} | {r['agent']} | {r['seeds']} | {cell('hit@k')} | {cell('ndcg@k')} | {cell('hit@1')} | "
+            f"{cell('campaign_recall')} | {cell('steps_to_first_hit')} | {r['no_hit_episodes']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], path: Path, k: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = list(dict.fromkeys(r["env"] for r in rows))
+    fig, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 4), squeeze=False)
+    for ax, env_id in zip(axes[0], envs, strict=True):
+        chosen = [r for r in rows if r["env"] == env_id]
+        ax.bar(
+            [r["agent"] for r in chosen],
+            [r["hit@k"] for r in chosen],
+            yerr=[0 if math.isnan(r["hit@k_ci95"]) else r["hit@k_ci95"] for r in chosen],
+            capsize=4,
+        )
+        ax.set_title(env_id)
+        ax.set_ylabel(f"hit@{k}")
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def learning_curves(pattern_items: list[str], path: Path) -> None:
+    """EvalCallback curves (mean eval reward vs steps), one line per training seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for item in pattern_items:
+        name, pattern = item.split("=", 1)
+        for run in sorted(glob.glob(pattern)):
+            data = np.load(Path(run) / "evaluations.npz")
+            ax.plot(
+                data["timesteps"],
+                data["results"].mean(axis=1),
+                label=f"{name} {Path(run).name[-5:]}",
+            )
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("eval reward per episode")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m agents.evaluate", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--env", nargs="+", default=["TIE-Forecast-v0", "TIE-ForecastReplay-v0"])
+    parser.add_argument("--agents", nargs="+", default=["random", "frequency", "greedy", "markov"])
+    parser.add_argument("--episodes", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=100_000, help="first evaluation episode seed")
+    parser.add_argument("--env-kwargs", default="{}")
+    parser.add_argument("--out", default="runs/evaluation")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    rows = evaluate(args.env, args.agents, args.episodes, args.seed, json.loads(args.env_kwargs))
+    k = gym.make(args.env[0]).unwrapped.k
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown(rows, k)
+    (out / "results.md").write_text(table + "\n", encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    with (out / "results.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, out / "comparison.png", k)
+    learned = [a for a in args.agents if "=" in a]
+    if learned:
+        learning_curves(learned, out / "learning_curves.png")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""SB3 training, saving and reloading on tiny budgets (the `expensive` ones are skipped by -m)."""
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import tie_gym  # noqa: F401
+from agents.evaluate import build_agents, run_episodes
+from agents.policy import PolicyAgent, load_algorithm
+from agents.train import AgentTrainConfig, load_hyperparams, train
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "maskable_ppo"])
+def test_tiny_training_run_saves_and_reloads_to_same_numbers(algo, tmp_path):
+    config = AgentTrainConfig(
+        algo=algo,
+        timesteps=512,
+        n_envs=2,
+        eval_freq=256,
+        eval_episodes=2,
+        out=str(tmp_path),
+        progress=False,
+    )
+    run = train(config)
+    record = json.loads((run / "run.json").read_text())
+    assert record["fps"] > 0 and 0 < record["env_share"] < 1
+    assert (
+        (run / "final.zip").exists()
+        and (run / "evaluations.npz").exists()
+        and any((run / "tb").iterdir())
+    )
+    env = gym.make("TIE-Forecast-v0")
+    a = PolicyAgent(load_algorithm(algo, run / "final.zip"), env.unwrapped.n_techniques)
+    b = PolicyAgent(load_algorithm(algo, run / "final.zip"), env.unwrapped.n_techniques)
+    first, second = run_episodes(env, a, 5, seed=3), run_episodes(env, b, 5, seed=3)
+    assert first["hit@k"] == second["hit@k"] and first["ndcg@k"] == second["ndcg@k"]
+
+
+def test_hyperparams_file_is_data_not_code(tmp_path):
+    bad = tmp_path / "h.yml"
+    bad.write_text(
+        "default:\n  ppo:\n    policy: MlpPolicy\n    policy_kwargs: {activation_fn: __import__('os')}\n"
+    )
+    with pytest.raises(ValueError, match="activation_fn"):
+        load_hyperparams(bad, "TIE-ForecastGuess-v0", "ppo")
+    with pytest.raises(ValueError, match="no hyperparameters"):
+        load_hyperparams(bad, "TIE-ForecastGuess-v0", "dqn")
+
+
+def test_markov_beats_greedy_on_killchain_replay(real_data_dir):
+    env = gym.make("TIE-ForecastReplay-v0", data_dir=str(real_data_dir))
+    agents = build_agents(["greedy", "markov"], env, seed=0)
+    greedy = np.mean(run_episodes(env, agents["greedy"][0], 80, seed=0)["hit@k"])
+    markov = np.mean(run_episodes(env, agents["markov"][0], 80, seed=0)["hit@k"])
+    assert markov > greedy
+
+
+def test_train_split_replay_never_yields_test_reports(real_data_dir):
+    env = gym.make("TIE-ForecastReplayTrainGuess-v0", data_dir=str(real_data_dir)).unwrapped
+    test_ids = set(env.adversary.manifest["split"]["test_report_ids"])
+    sources = {env.reset(seed=s)[1]["campaign"] for s in range(200)}
+    assert sources and not sources & test_ids
