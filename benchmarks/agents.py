@@ -1,0 +1,78 @@
+"""The defender benchmark: train learned agents over several seeds in parallel, then evaluate
+them beside the baselines on the generative and replay environments.
+
+Run: python -m benchmarks.agents [--timesteps 500000] [--seeds 0 1 2] [--jobs 12]
+Each training process uses one CPU thread; `--jobs` of them run at once. Results go to
+benchmarks/results/agents.md (+ .json, comparison.png, learning_curves.png).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from benchmarks.timing import RESULTS
+
+TRAINING = [
+    ("maskable_ppo", "TIE-ForecastGuess-v0"),
+    ("ppo", "TIE-ForecastGuess-v0"),
+    ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v0"),
+    ("ppo", "TIE-ForecastReplayTrainGuess-v0"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timesteps", type=int, default=500_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--episodes", type=int, default=300)
+    parser.add_argument("--runs", default="runs/agents-benchmark")
+    parser.add_argument("--time-limit", type=int, default=0, help="seconds per training process (0: none)")
+    args = parser.parse_args()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    jobs = list(itertools.product(TRAINING, args.seeds))
+
+    def launch(job: tuple[tuple[str, str], int]) -> int:
+        (algo, env_id), seed = job
+        command = [sys.executable, "-m", "agents.train", "--algo", algo, "--env", env_id, "--seed", str(seed),
+                   "--timesteps", str(args.timesteps), "--eval-freq", "50000", "--eval-episodes", "50",
+                   "--out", args.runs, "--no-progress"]
+        if args.time_limit:
+            command = ["timeout", str(args.time_limit), *command]
+        return subprocess.run(command, env=env, check=False).returncode
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        codes = list(pool.map(launch, jobs))
+    train_wall = time.perf_counter() - start
+    agents = ["random", "frequency", "greedy", "markov"] + [
+        f"{algo}[{'gen' if 'Replay' not in env_id else 'replay-train'}]={args.runs}/{algo}-{env_id}-seed*"
+        for algo, env_id in TRAINING
+    ]
+    out = RESULTS / "agents"
+    subprocess.run([sys.executable, "-m", "agents.evaluate", "--episodes", str(args.episodes), "--out", str(out),
+                    "--agents", *agents], env=env, check=True)
+    runs = {p.parent.name: json.loads(p.read_text()) for p in Path(args.runs).glob("*/run.json")}
+    summary = {
+        "train_wall_seconds": round(train_wall, 1),
+        "exit_codes": codes,
+        "runs": {name: {k: r[k] for k in ("train_seconds", "fps", "env_share")} for name, r in sorted(runs.items())},
+    }
+    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    for name in ("results.md", "training.json"):
+        shutil.copy(out / name, RESULTS / f"agents_{name}")
+    print((out / "results.md").read_text())
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
