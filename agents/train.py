@@ -45,6 +45,8 @@ class AgentTrainConfig:
     seed: int = 0
     hyperparams: str = str(DEFAULT_HYPERPARAMS)
     """YAML file in the RL Zoo layout (env id → algo → settings)."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Settings that replace the file's, e.g. {"learning_rate": 0.001, "policy_kwargs.net_arch": [512]}."""
     out: str = "runs/agents"
     eval_freq: int = 10_000
     """Environment steps (summed over envs) between evaluations."""
@@ -53,6 +55,8 @@ class AgentTrainConfig:
     """torch threads: 1 is fastest for small MLPs on small CPUs."""
     device: str = "cpu"
     progress: bool = True
+    name: str = ""
+    """Suffix of the run folder, e.g. a sweep label."""
 
 
 class EnvTimer(VecEnvWrapper):
@@ -88,14 +92,22 @@ _ACTIVATIONS = {
 }
 
 
-def load_hyperparams(path: str | Path, env_id: str, algo: str) -> dict[str, Any]:
-    """The YAML entry for (env, algo), falling back to the `default` block."""
+def load_hyperparams(
+    path: str | Path, env_id: str, algo: str, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The YAML entry for (env, algo), falling back to the `default` block, with overrides
+    ("policy_kwargs.net_arch" reaches inside policy_kwargs)."""
     table = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     block = table.get(env_id, table.get("default", {}))
     if algo not in block:
         raise ValueError(f"{path}: no hyperparameters for {algo!r} under {env_id!r} or 'default'")
     params = dict(block[algo])
     policy_kwargs = dict(params.get("policy_kwargs", {}))
+    for key, value in (overrides or {}).items():
+        if key.startswith("policy_kwargs."):
+            policy_kwargs[key.split(".", 1)[1]] = value
+        else:
+            params[key] = value
     if "activation_fn" in policy_kwargs:
         name = policy_kwargs["activation_fn"]
         if name not in _ACTIVATIONS:
@@ -122,9 +134,9 @@ def train(config: AgentTrainConfig) -> Path:
     if config.algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {ALGORITHMS}, got {config.algo!r}")
     torch.set_num_threads(config.threads)
-    out = Path(config.out) / f"{config.algo}-{config.env}-seed{config.seed}"
+    out = Path(config.out) / f"{config.algo}-{config.env}-seed{config.seed}{'-' + config.name if config.name else ''}"
     out.mkdir(parents=True, exist_ok=True)
-    params = load_hyperparams(config.hyperparams, config.env, config.algo)
+    params = load_hyperparams(config.hyperparams, config.env, config.algo, config.overrides)
     policy = params.pop("policy")
     venv = EnvTimer(
         make_vec_env(
@@ -206,6 +218,9 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hyperparams", default=str(DEFAULT_HYPERPARAMS))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override hyperparameters, values in YAML: learning_rate=0.001 policy_kwargs.net_arch=[512]")
+    parser.add_argument("--name", default="", help="suffix for the run folder (e.g. a sweep label)")
     parser.add_argument("--out", default="runs/agents")
     parser.add_argument("--eval-freq", type=int, default=10_000)
     parser.add_argument("--eval-episodes", type=int, default=100)
@@ -229,6 +244,16 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
         device=args.device,
         progress=not args.no_progress,
     )
+
+
+def _parse_overrides(items: list[str]) -> dict[str, Any]:
+    overrides = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        overrides[key] = yaml.safe_load(value)
+    return overrides
 
 
 def main(argv: list[str] | None = None) -> int:

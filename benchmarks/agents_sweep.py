@@ -1,0 +1,78 @@
+"""A parallel hyperparameter probe for the learned defenders (one seed per setting).
+
+Run: python -m benchmarks.agents_sweep [--timesteps 400000] [--jobs 14]
+Trains each setting below on TIE-ForecastGuess-v0, then scores it on TIE-Forecast-v0 (hit@10 via
+the policy's preference ranking, and hit@1). Writes benchmarks/results/agents_sweep.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import gymnasium as gym
+import numpy as np
+
+import tie_gym  # noqa: F401
+from agents.evaluate import run_episodes
+from agents.policy import PolicyAgent, load_algorithm
+from benchmarks.timing import write_table
+
+SETTINGS: dict[str, tuple[str, list[str]]] = {
+    "base": ("maskable_ppo", []),
+    "lr1e-3": ("maskable_ppo", ["learning_rate=0.001"]),
+    "lr3e-3": ("maskable_ppo", ["learning_rate=0.003"]),
+    "lr1e-3-ep10": ("maskable_ppo", ["learning_rate=0.001", "n_epochs=10"]),
+    "lr1e-3-512": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]"]),
+    "lr1e-3-linear": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[]"]),
+    "lr1e-3-ent0": ("maskable_ppo", ["learning_rate=0.001", "ent_coef=0.0"]),
+    "lr1e-3-bigbatch": ("maskable_ppo", ["learning_rate=0.001", "batch_size=2048", "n_steps=512"]),
+    "lr3e-3-512-ep10": ("maskable_ppo", ["learning_rate=0.003", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
+    "lr1e-3-1024": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[1024]"]),
+    "lr1e-3-512-ep10": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
+    "lr1e-3-ent1e-2": ("maskable_ppo", ["learning_rate=0.001", "ent_coef=0.01"]),
+    "ppo-lr1e-3-512-ep10": ("ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
+    "dqn-lr1e-3": ("dqn", ["learning_rate=0.001"]),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timesteps", type=int, default=400_000)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--runs", default="runs/agents-sweep")
+    parser.add_argument("--episodes", type=int, default=200)
+    args = parser.parse_args()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+    def launch(item: tuple[str, tuple[str, list[str]]]) -> int:
+        name, (algo, overrides) = item
+        command = [sys.executable, "-m", "agents.train", "--algo", algo, "--env", "TIE-ForecastGuess-v0",
+                   "--timesteps", str(args.timesteps), "--eval-freq", str(args.timesteps), "--eval-episodes", "20",
+                   "--out", args.runs, "--name", name, "--no-progress", "--set", *overrides]
+        return subprocess.run(command, env=env, check=False).returncode
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(launch, SETTINGS.items()))
+    evaluation = gym.make("TIE-Forecast-v0")
+    rows = []
+    for name, (algo, overrides) in SETTINGS.items():
+        path = f"{args.runs}/{algo}-TIE-ForecastGuess-v0-seed0-{name}/final.zip"
+        if not os.path.exists(path):
+            rows.append([name, " ".join(overrides), "failed", "", ""])
+            continue
+        agent = PolicyAgent(load_algorithm(algo, path), evaluation.unwrapped.n_techniques)
+        scores = run_episodes(evaluation, agent, args.episodes, seed=100_000)
+        rows.append([name, " ".join(overrides) or "(file defaults)", f"{np.mean(scores['hit@k']):.3f}", f"{np.mean(scores['hit@1']):.3f}", algo])
+    rows.sort(key=lambda r: r[2], reverse=True)
+    path = write_table("agents_sweep", f"Learned defender probe ({args.timesteps:,} steps, seed 0)",
+                       ["setting", "overrides", "hit@10", "hit@1", "algo"], rows,
+                       ["Trained on TIE-ForecastGuess-v0, scored on TIE-Forecast-v0 over 200 seeded episodes."])
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
