@@ -28,13 +28,8 @@ SETTINGS: dict[str, tuple[str, list[str]]] = {
     "lr1e-3-ep10": ("maskable_ppo", ["learning_rate=0.001", "n_epochs=10"]),
     "lr1e-3-512": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]"]),
     "lr1e-3-linear": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[]"]),
-    "lr1e-3-ent0": ("maskable_ppo", ["learning_rate=0.001", "ent_coef=0.0"]),
-    "lr1e-3-bigbatch": ("maskable_ppo", ["learning_rate=0.001", "batch_size=2048", "n_steps=512"]),
     "lr3e-3-512-ep10": ("maskable_ppo", ["learning_rate=0.003", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
-    "lr1e-3-1024": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[1024]"]),
     "lr1e-3-512-ep10": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
-    "lr1e-3-ent1e-2": ("maskable_ppo", ["learning_rate=0.001", "ent_coef=0.01"]),
-    "ppo-lr1e-3-512-ep10": ("ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
     "dqn-lr1e-3": ("dqn", ["learning_rate=0.001"]),
 }
 
