@@ -99,7 +99,11 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
             for run in runs:
                 record = run / "run.json"
                 # a run stopped early has no run.json; its folder name still starts with the algo
-                algo = json.loads(record.read_text())["config"]["algo"] if record.exists() else run.name.split("-TIE-")[0]
+                algo = (
+                    json.loads(record.read_text())["config"]["algo"]
+                    if record.exists()
+                    else run.name.split("-TIE-")[0]
+                )
                 model_path = (
                     run / "best_model.zip"
                     if (run / "best_model.zip").exists()

@@ -134,7 +134,10 @@ def train(config: AgentTrainConfig) -> Path:
     if config.algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {ALGORITHMS}, got {config.algo!r}")
     torch.set_num_threads(config.threads)
-    out = Path(config.out) / f"{config.algo}-{config.env}-seed{config.seed}{'-' + config.name if config.name else ''}"
+    out = (
+        Path(config.out)
+        / f"{config.algo}-{config.env}-seed{config.seed}{'-' + config.name if config.name else ''}"
+    )
     out.mkdir(parents=True, exist_ok=True)
     params = load_hyperparams(config.hyperparams, config.env, config.algo, config.overrides)
     policy = params.pop("policy")
@@ -218,8 +221,13 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hyperparams", default=str(DEFAULT_HYPERPARAMS))
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="override hyperparameters, values in YAML: learning_rate=0.001 policy_kwargs.net_arch=[512]")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override hyperparameters, values in YAML: learning_rate=0.001 policy_kwargs.net_arch=[512]",
+    )
     parser.add_argument("--name", default="", help="suffix for the run folder (e.g. a sweep label)")
     parser.add_argument("--out", default="runs/agents")
     parser.add_argument("--eval-freq", type=int, default=10_000)

@@ -36,16 +36,40 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--runs", default="runs/agents-benchmark")
-    parser.add_argument("--time-limit", type=int, default=0, help="seconds per training process (0: none)")
+    parser.add_argument(
+        "--time-limit", type=int, default=0, help="seconds per training process (0: none)"
+    )
     args = parser.parse_args()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     jobs = list(itertools.product(TRAINING, args.seeds))
 
     def launch(job: tuple[tuple[str, str], int]) -> int:
         (algo, env_id), seed = job
-        command = [sys.executable, "-m", "agents.train", "--algo", algo, "--env", env_id, "--seed", str(seed),
-                   "--timesteps", str(args.timesteps), "--eval-freq", "50000", "--eval-episodes", "50",
-                   "--out", args.runs, "--no-progress"]
+        command = [
+            sys.executable,
+            "-m",
+            "agents.train",
+            "--algo",
+            algo,
+            "--env",
+            env_id,
+            "--seed",
+            str(seed),
+            "--timesteps",
+            str(args.timesteps),
+            "--eval-freq",
+            "50000",
+            "--eval-episodes",
+            "50",
+            "--out",
+            args.runs,
+            "--no-progress",
+        ]
         if args.time_limit:
             command = ["timeout", str(args.time_limit), *command]
         return subprocess.run(command, env=env, check=False).returncode
@@ -59,13 +83,29 @@ def main() -> None:
         for algo, env_id in TRAINING
     ]
     out = RESULTS / "agents"
-    subprocess.run([sys.executable, "-m", "agents.evaluate", "--episodes", str(args.episodes), "--out", str(out),
-                    "--agents", *agents], env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agents.evaluate",
+            "--episodes",
+            str(args.episodes),
+            "--out",
+            str(out),
+            "--agents",
+            *agents,
+        ],
+        env=env,
+        check=True,
+    )
     runs = {p.parent.name: json.loads(p.read_text()) for p in Path(args.runs).glob("*/run.json")}
     summary = {
         "train_wall_seconds": round(train_wall, 1),
         "exit_codes": codes,
-        "runs": {name: {k: r[k] for k in ("train_seconds", "fps", "env_share")} for name, r in sorted(runs.items())},
+        "runs": {
+            name: {k: r[k] for k in ("train_seconds", "fps", "env_share")}
+            for name, r in sorted(runs.items())
+        },
     }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     for name in ("results.md", "training.json"):

@@ -28,8 +28,14 @@ SETTINGS: dict[str, tuple[str, list[str]]] = {
     "lr1e-3-ep10": ("maskable_ppo", ["learning_rate=0.001", "n_epochs=10"]),
     "lr1e-3-512": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]"]),
     "lr1e-3-linear": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[]"]),
-    "lr3e-3-512-ep10": ("maskable_ppo", ["learning_rate=0.003", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
-    "lr1e-3-512-ep10": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"]),
+    "lr3e-3-512-ep10": (
+        "maskable_ppo",
+        ["learning_rate=0.003", "policy_kwargs.net_arch=[512]", "n_epochs=10"],
+    ),
+    "lr1e-3-512-ep10": (
+        "maskable_ppo",
+        ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"],
+    ),
     "dqn-lr1e-3": ("dqn", ["learning_rate=0.001"]),
 }
 
@@ -45,9 +51,28 @@ def main() -> None:
 
     def launch(item: tuple[str, tuple[str, list[str]]]) -> int:
         name, (algo, overrides) = item
-        command = [sys.executable, "-m", "agents.train", "--algo", algo, "--env", "TIE-ForecastGuess-v0",
-                   "--timesteps", str(args.timesteps), "--eval-freq", str(args.timesteps), "--eval-episodes", "20",
-                   "--out", args.runs, "--name", name, "--no-progress", "--set", *overrides]
+        command = [
+            sys.executable,
+            "-m",
+            "agents.train",
+            "--algo",
+            algo,
+            "--env",
+            "TIE-ForecastGuess-v0",
+            "--timesteps",
+            str(args.timesteps),
+            "--eval-freq",
+            str(args.timesteps),
+            "--eval-episodes",
+            "20",
+            "--out",
+            args.runs,
+            "--name",
+            name,
+            "--no-progress",
+            "--set",
+            *overrides,
+        ]
         return subprocess.run(command, env=env, check=False).returncode
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -61,11 +86,23 @@ def main() -> None:
             continue
         agent = PolicyAgent(load_algorithm(algo, path), evaluation.unwrapped.n_techniques)
         scores = run_episodes(evaluation, agent, args.episodes, seed=100_000)
-        rows.append([name, " ".join(overrides) or "(file defaults)", f"{np.mean(scores['hit@k']):.3f}", f"{np.mean(scores['hit@1']):.3f}", algo])
+        rows.append(
+            [
+                name,
+                " ".join(overrides) or "(file defaults)",
+                f"{np.mean(scores['hit@k']):.3f}",
+                f"{np.mean(scores['hit@1']):.3f}",
+                algo,
+            ]
+        )
     rows.sort(key=lambda r: r[2], reverse=True)
-    path = write_table("agents_sweep", f"Learned defender probe ({args.timesteps:,} steps, seed 0)",
-                       ["setting", "overrides", "hit@10", "hit@1", "algo"], rows,
-                       ["Trained on TIE-ForecastGuess-v0, scored on TIE-Forecast-v0 over 200 seeded episodes."])
+    path = write_table(
+        "agents_sweep",
+        f"Learned defender probe ({args.timesteps:,} steps, seed 0)",
+        ["setting", "overrides", "hit@10", "hit@1", "algo"],
+        rows,
+        ["Trained on TIE-ForecastGuess-v0, scored on TIE-Forecast-v0 over 200 seeded episodes."],
+    )
     print(path.read_text())
 
 

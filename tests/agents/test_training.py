@@ -67,7 +67,20 @@ def test_train_split_replay_never_yields_test_reports(real_data_dir):
 def test_cli_overrides_and_run_name_reach_the_config():
     from agents.train import parse_args
 
-    config = parse_args(["--algo", "ppo", "--set", "learning_rate=0.001", "policy_kwargs.net_arch=[512]", "--name", "probe"])
-    assert config.overrides == {"learning_rate": 0.001, "policy_kwargs.net_arch": [512]} and config.name == "probe"
+    config = parse_args(
+        [
+            "--algo",
+            "ppo",
+            "--set",
+            "learning_rate=0.001",
+            "policy_kwargs.net_arch=[512]",
+            "--name",
+            "probe",
+        ]
+    )
+    assert (
+        config.overrides == {"learning_rate": 0.001, "policy_kwargs.net_arch": [512]}
+        and config.name == "probe"
+    )
     params = load_hyperparams(config.hyperparams, config.env, config.algo, config.overrides)
     assert params["learning_rate"] == 0.001 and params["policy_kwargs"]["net_arch"] == [512]
