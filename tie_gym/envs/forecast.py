@@ -28,6 +28,19 @@ def get_adversary(model: str, data_dir: str | None) -> Adversary:
     return _ADVERSARIES[key]
 
 
+_TEXT_MAPPERS: dict[str, Any] = {}
+
+
+def get_text_mapper(path: str) -> Any:
+    """The text mapper at `path` (a model folder or an output folder with best.json), cached."""
+    if path not in _TEXT_MAPPERS:
+        from recommenders.artifacts import resolve_model_dir
+        from recommenders.text.mapper import TextMapper
+
+        _TEXT_MAPPERS[path] = TextMapper.load(resolve_model_dir(path))
+    return _TEXT_MAPPERS[path]
+
+
 class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     """
     ## Description
@@ -68,7 +81,9 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     or from real reports (`campaign="replay"`, needs `TIE_DATA_DIR`): the artifact's held-out
     test reports (`split="test"`, for evaluation) or the reports it trained on (`split="train"`,
     for training agents without touching the test reports).
-    `reset(options={"observed": ["T1566", …]})` starts a generative campaign from given techniques.
+    `reset(options={"observed": ["T1566", …]})` starts a generative campaign from given techniques;
+    `reset(options={"text": "…incident summary…"})` maps the text to techniques first (needs a
+    text mapper from `python -m recommenders.text.train`; `text_model` names its folder).
 
     ## Episode End
 
@@ -80,7 +95,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     `model` ("default" or an artifact path), `k` (forecast size, default 10), `action_mode`,
     `reward`, `campaign`, `order` ("model", "killchain", "random"; replay default "killchain"),
     `temperature`, `top_p`, `initial`, `max_length`, `split` ("test"/"train", replay only),
-    `data_dir`, `render_mode` ("ansi", "rgb_array").
+    `data_dir`, `text_model` (for `options={"text": …}`), `render_mode` ("ansi", "rgb_array").
     All are JSON-serialisable, so the spec round-trips and the env pickles.
 
     ## Info
@@ -110,6 +125,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         max_length: int | None = None,
         split: str = "test",
         data_dir: str | None = None,
+        text_model: str = "runs/text",
         render_mode: str | None = None,
     ) -> None:
         if action_mode not in ("scores", "guess"):
@@ -146,6 +162,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             max_length,
         )
         self.render_mode = render_mode
+        self.text_model = text_model
         self.n_techniques = n
         self.observation_space = spaces.Box(0.0, 1.0, shape=(2 * n + 1,), dtype=np.float32)
         self.action_space = (
@@ -202,6 +219,18 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             raise ValueError("observed must be a non-empty list of distinct technique IDs")
         return np.array([index[t] for t in observed], dtype=np.int64)
 
+    def _techniques_from_text(self, text: str) -> list[str]:
+        """Techniques the text mapper finds in an analyst's incident text (model vocabulary only)."""
+        mapping = get_text_mapper(self.text_model).map_text(text)
+        known = set(self.vocabulary)
+        found = [t for t in mapping.technique_ids() if t in known]
+        if not found:
+            raise ValueError(
+                "the text mapper found no technique of the model's vocabulary in this text; "
+                "pass options={'observed': [...]} or a more detailed description"
+            )
+        return found
+
     # -- Gymnasium API -----------------------------------------------------------------------
 
     def _next_generated(self) -> Campaign:
@@ -224,6 +253,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self._buffer.clear()
         options = options or {}
         observed = options.get("observed")
+        if options.get("text") is not None:
+            observed = self._techniques_from_text(str(options["text"]))
         if observed is not None:
             given = self._columns(list(observed))
             self._campaign = self.adversary.generate(

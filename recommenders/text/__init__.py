@@ -1,0 +1,1 @@
+"""Incident text → ATT&CK techniques: a TRAM-style sentence classifier, IoC extraction, evidence."""

@@ -1,0 +1,281 @@
+"""Sentence-level multi-label technique classifier: TF-IDF n-grams + one-vs-rest logistic regression.
+
+Training uses scikit-learn; the saved model is plain arrays (vocabulary, idf, weights) in
+safetensors + JSON, and prediction re-implements the TF-IDF transform and the sigmoid in NumPy, so
+loading a model never unpickles anything. Explanations are exact for a linear model: a term's
+contribution to a technique's logit is its TF-IDF value times the technique's weight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from safetensors.numpy import load as load_safetensors
+from safetensors.numpy import save as save_safetensors
+
+from recommenders.errors import DataError
+from recommenders.jsonio import atomic_write, read_json, write_json
+from recommenders.text.corpus import Sentence, mentioned_techniques, split_sentences
+from recommenders.text.ioc import Indicator, extract_iocs
+
+FORMAT_VERSION = 1
+TOKEN_PATTERN = r"(?u)\b\w[\w\-]*\w\b|\b\w\b"
+MAX_TEXT_CHARS = 2_000_000
+"""Longest text mapped in one call (~300 pages); longer input is refused with a fix."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentence: str
+    confidence: float
+    terms: list[tuple[str, float]]
+    """Top (term, contribution to the logit) pairs for this technique in this sentence."""
+
+
+@dataclass
+class TechniqueHit:
+    technique: str
+    confidence: float
+    evidence: list[Evidence] = field(default_factory=list)
+    explicit: bool = False
+    """The text names the technique ID itself."""
+
+
+@dataclass
+class DocumentMapping:
+    techniques: list[TechniqueHit]
+    iocs: list[Indicator]
+    sentences: int
+
+    def technique_ids(self) -> list[str]:
+        return [hit.technique for hit in self.techniques]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sentences": self.sentences,
+            "techniques": [
+                {
+                    "technique": h.technique,
+                    "confidence": round(h.confidence, 4),
+                    "explicit": h.explicit,
+                    "evidence": [
+                        {
+                            "sentence": e.sentence,
+                            "confidence": round(e.confidence, 4),
+                            "terms": [[t, round(w, 4)] for t, w in e.terms],
+                        }
+                        for e in h.evidence
+                    ],
+                }
+                for h in self.techniques
+            ],
+            "iocs": [{"kind": i.kind, "value": i.value} for i in self.iocs],
+        }
+
+
+class TextMapper:
+    """Map sentences and documents to ATT&CK techniques with confidences and evidence.
+
+    Args:
+        threshold: a technique is reported when some sentence gives it at least this probability.
+        regularization_c: inverse L2 strength of each per-technique logistic regression.
+        max_features: vocabulary size (word 1–2-grams, sublinear TF, L2-normalised TF-IDF).
+    """
+
+    def __init__(
+        self, threshold: float = 0.5, regularization_c: float = 4.0, max_features: int = 60_000
+    ) -> None:
+        self.threshold = threshold
+        self.regularization_c = regularization_c
+        self.max_features = max_features
+        self.labels: list[str] = []
+        self.vocabulary: dict[str, int] = {}
+        self.idf: np.ndarray | None = None
+        self.weights: np.ndarray | None = None
+        self.bias: np.ndarray | None = None
+        self._terms: np.ndarray | None = None
+        self._counter: Any = None
+
+    # -- training -------------------------------------------------------------------------
+
+    def fit(self, sentences: list[Sentence]) -> TextMapper:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+        from sklearn.preprocessing import MultiLabelBinarizer
+
+        texts = [s.text for s in sentences]
+        binarizer = MultiLabelBinarizer()
+        targets = binarizer.fit_transform([s.labels for s in sentences])
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2),
+            min_df=2,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            token_pattern=TOKEN_PATTERN,
+            strip_accents="unicode",
+            dtype=np.float32,
+        )
+        features = vectorizer.fit_transform(texts)
+        # Sequential on purpose: loky workers get read-only memory-mapped sparse inputs that
+        # liblinear sorts in place, and liblinear is not thread-safe (glibc aborts).
+        classifier = OneVsRestClassifier(
+            LogisticRegression(C=self.regularization_c, solver="liblinear")
+        )
+        classifier.fit(features, targets)
+        self.labels = [str(label) for label in binarizer.classes_]
+        self.vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
+        self.idf = vectorizer.idf_.astype(np.float32)
+        self.weights = np.vstack([e.coef_.ravel() for e in classifier.estimators_]).astype(
+            np.float32
+        )
+        self.bias = np.array([e.intercept_[0] for e in classifier.estimators_], dtype=np.float32)
+        self._prepare()
+        return self
+
+    def _prepare(self) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        self._counter = CountVectorizer(
+            ngram_range=(1, 2),
+            vocabulary=self.vocabulary,
+            token_pattern=TOKEN_PATTERN,
+            strip_accents="unicode",
+            dtype=np.float32,
+        )
+        terms = np.empty(len(self.vocabulary), dtype=object)
+        for term, index in self.vocabulary.items():
+            terms[index] = term
+        self._terms = terms
+
+    # -- prediction -----------------------------------------------------------------------
+
+    def features(self, texts: list[str]) -> sp.csr_matrix:
+        """TF-IDF rows exactly as scikit-learn's TfidfVectorizer(sublinear_tf=True) computes them."""
+        counts = self._counter.transform(texts).tocsr().astype(np.float32)
+        counts.data = 1.0 + np.log(counts.data)
+        counts = counts.multiply(self.idf[None, :]).tocsr()
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(counts.multiply(1.0 / norms[:, None]))
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """(sentences × techniques) probabilities."""
+        logits = np.asarray(self.features(texts) @ self.weights.T) + self.bias  # type: ignore[union-attr,operator]
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def explain(self, sentence: str, technique: str, top: int = 6) -> list[tuple[str, float]]:
+        """Terms that pushed this sentence toward this technique, largest contribution first."""
+        row = self.features([sentence])
+        column = self.labels.index(technique)
+        contributions = row.data * self.weights[column, row.indices]  # type: ignore[index]
+        order = np.argsort(-contributions)[:top]
+        return [
+            (str(self._terms[row.indices[i]]), float(contributions[i]))
+            for i in order
+            if contributions[i] > 0
+        ]  # type: ignore[index]
+
+    def map_text(
+        self, text: str | bytes, threshold: float | None = None, evidence_per_technique: int = 3
+    ) -> DocumentMapping:
+        """Techniques found in a document, with their best evidence sentences and the IoCs."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")  # undecodable bytes become U+FFFD
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(
+                f"text has {len(text):,} characters, more than {MAX_TEXT_CHARS:,}; split it into sections and map each"
+            )
+        threshold = self.threshold if threshold is None else threshold
+        sentences = [s for s in split_sentences(text) if any(c.isalpha() for c in s)]
+        hits: dict[str, TechniqueHit] = {}
+        if sentences:
+            probabilities = self.predict_proba(sentences)
+            best = probabilities.max(axis=0)
+            for column in np.flatnonzero(best >= threshold):
+                technique = self.labels[column]
+                order = np.argsort(-probabilities[:, column])[:evidence_per_technique]
+                evidence = [
+                    Evidence(
+                        sentences[i],
+                        float(probabilities[i, column]),
+                        self.explain(sentences[i], technique),
+                    )
+                    for i in order
+                    if probabilities[i, column] >= threshold
+                ]
+                hits[technique] = TechniqueHit(technique, float(best[column]), evidence)
+        known = set(self.labels)
+        for technique in mentioned_techniques(text):
+            if technique in known or re.fullmatch(r"T\d{4}(\.\d{3})?", technique):
+                hit = hits.setdefault(technique, TechniqueHit(technique, 1.0))
+                hit.explicit, hit.confidence = True, 1.0
+        ranked = sorted(hits.values(), key=lambda h: -h.confidence)
+        return DocumentMapping(ranked, extract_iocs(text), len(sentences))
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def save(self, directory: str | Path, **provenance: Any) -> Path:
+        directory = Path(directory)
+        blob = save_safetensors({"idf": self.idf, "weights": self.weights, "bias": self.bias})  # type: ignore[dict-item]
+        atomic_write(directory / "weights.safetensors", lambda tmp: tmp.write_bytes(blob))
+        atomic_write(
+            directory / "vocabulary.json",
+            lambda tmp: tmp.write_text(json.dumps(self.vocabulary), encoding="utf-8"),
+        )
+        write_json(
+            directory / "model.json",
+            {
+                "format_version": FORMAT_VERSION,
+                "kind": "text-mapper",
+                "labels": self.labels,
+                "threshold": self.threshold,
+                "regularization_c": self.regularization_c,
+                "max_features": self.max_features,
+                "weights_sha256": hashlib.sha256(blob).hexdigest(),
+                **provenance,
+            },
+        )
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> TextMapper:
+        directory = Path(directory)
+        manifest_path = directory / "model.json"
+        manifest = read_json(manifest_path)
+        if (
+            manifest.get("kind") != "text-mapper"
+            or manifest.get("format_version") != FORMAT_VERSION
+        ):
+            raise DataError(
+                manifest_path,
+                "kind/format_version",
+                "not a text-mapper artifact of this version",
+                "train one with `python -m recommenders.text.train`",
+            )
+        blob = (directory / "weights.safetensors").read_bytes()
+        if hashlib.sha256(blob).hexdigest() != manifest.get("weights_sha256"):
+            raise DataError(
+                directory / "weights.safetensors",
+                "weights_sha256",
+                "checksum mismatch (truncated or modified)",
+                "re-copy the artifact or retrain",
+            )
+        arrays = load_safetensors(blob)
+        mapper = cls(manifest["threshold"], manifest["regularization_c"], manifest["max_features"])
+        mapper.labels = list(manifest["labels"])
+        mapper.vocabulary = read_json(directory / "vocabulary.json")
+        mapper.idf, mapper.weights, mapper.bias = arrays["idf"], arrays["weights"], arrays["bias"]
+        if mapper.weights.shape != (len(mapper.labels), len(mapper.vocabulary)):
+            raise DataError(
+                directory, "weights", "shape disagrees with labels and vocabulary", "retrain"
+            )
+        mapper._prepare()
+        return mapper

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from recommenders.errors import DataError
+from recommenders.text.corpus import Sentence, split_sentences
+from recommenders.text.mapper import MAX_TEXT_CHARS, TextMapper
+
+KEYWORDS = {
+    "T1003.001": "mimikatz lsass dump",
+    "T1053.005": "schtasks scheduled task",
+    "T1566.001": "attachment phishing email",
+}
+FILLER = ["the", "actor", "then", "moved", "quickly", "across", "several", "hosts", "in", "the", "network"]
+
+
+@pytest.fixture(scope="module")
+def mapper():
+    rng = np.random.default_rng(0)
+    sentences = []
+    for i in range(600):
+        technique = list(KEYWORDS)[i % 4] if i % 4 < 3 else None
+        words = list(rng.choice(FILLER, 6))
+        if technique:
+            words += KEYWORDS[technique].split()[: int(rng.integers(1, 4))]
+        rng.shuffle(words)
+        sentences.append(Sentence(" ".join(words), (technique,) if technique else ()))
+    return TextMapper(threshold=0.5).fit(sentences)
+
+
+def test_finds_techniques_with_evidence(mapper):
+    mapping = mapper.map_text(
+        "The operators ran mimikatz against lsass. Later a schtasks job kept them in. Nothing else."
+    )
+    found = mapping.technique_ids()
+    assert set(found) >= {"T1003.001", "T1053.005"} and "T1566.001" not in found
+    hit = next(h for h in mapping.techniques if h.technique == "T1003.001")
+    assert "mimikatz" in hit.evidence[0].sentence and any(
+        term in ("mimikatz", "lsass") for term, _ in hit.evidence[0].terms
+    )
+
+
+def test_explicit_technique_ids_are_reported(mapper):
+    hits = {
+        h.technique: h
+        for h in mapper.map_text("Observed T1021.001 and T1566.001 in the logs.").techniques
+    }
+    assert hits["T1021.001"].explicit and hits["T1021.001"].confidence == 1.0
+
+
+def test_numpy_features_equal_sklearn(mapper):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["mimikatz dumped lsass", "a scheduled task", "unrelated words only"]
+    ours = mapper.features(texts).toarray()
+    reference = TfidfVectorizer(
+        ngram_range=(1, 2),
+        vocabulary=mapper.vocabulary,
+        sublinear_tf=True,
+        token_pattern=r"(?u)\b\w[\w\-]*\w\b|\b\w\b",
+        strip_accents="unicode",
+    )
+    reference.fit(texts)
+    reference.idf_ = mapper.idf
+    np.testing.assert_allclose(ours, reference.transform(texts).toarray(), rtol=1e-5, atol=1e-6)
+
+
+def test_save_load_round_trip_and_checksum(mapper, tmp_path):
+    mapper.save(tmp_path / "m")
+    loaded = TextMapper.load(tmp_path / "m")
+    texts = ["mimikatz on lsass", "phishing attachment"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), mapper.predict_proba(texts), rtol=1e-6)
+    weights = tmp_path / "m" / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(DataError, match="checksum"):
+        TextMapper.load(tmp_path / "m")
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   \n  ", "1234 5678", "The weather was pleasant and the team had lunch."]
+)
+def test_empty_or_irrelevant_text_maps_to_nothing(mapper, text):
+    assert mapper.map_text(text).techniques == []
+
+
+def test_non_utf8_bytes_are_replaced_not_fatal(mapper):
+    mapping = mapper.map_text(b"ran mimikatz \xff\xfe on lsass")
+    assert "T1003.001" in mapping.technique_ids()
+
+
+def test_ten_megabyte_text_refused_with_fix(mapper):
+    ten_megabytes = "mimikatz " * (10 * 1024 * 1024 // 9)
+    assert len(ten_megabytes) > MAX_TEXT_CHARS
+    with pytest.raises(ValueError, match="split it into sections"):
+        mapper.map_text(ten_megabytes)
+
+
+def test_sentence_splitter():
+    assert split_sentences("First one. Second one!\nThird") == [
+        "First one.",
+        "Second one!",
+        "Third",
+    ]
