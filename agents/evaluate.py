@@ -148,18 +148,18 @@ def evaluate(
     return rows
 
 
+def _cell(row: dict[str, Any], metric: str) -> str:
+    ci = row[f"{metric}_ci95"]
+    return f"{row[metric]:.3f}" + ("" if math.isnan(ci) else f" ± {ci:.3f}")
+
+
 def markdown(rows: list[dict[str, Any]], k: int) -> str:
     header = f"| env | agent | seeds | hit@{k} | NDCG@{k} | hit@1 | campaign recall | steps to 1st hit | episodes w/o hit |"
     lines = [header, "|" + "---|" * 9]
     for r in rows:
-
-        def cell(metric: str) -> str:
-            ci = r[f"{metric}_ci95"]
-            return f"{r[metric]:.3f}" + ("" if math.isnan(ci) else f" ± {ci:.3f}")
-
+        cells = " | ".join(_cell(r, m) for m in METRICS)
         lines.append(
-            f"| {r['env']} | {r['agent']} | {r['seeds']} | {cell('hit@k')} | {cell('ndcg@k')} | {cell('hit@1')} | "
-            f"{cell('campaign_recall')} | {cell('steps_to_first_hit')} | {r['no_hit_episodes']:.2f} |"
+            f"| {r['env']} | {r['agent']} | {r['seeds']} | {cells} | {r['no_hit_episodes']:.2f} |"
         )
     return "\n".join(lines)
 

@@ -19,9 +19,7 @@ def evaluate(env: gym.Env, agent, episodes: int, seed: int) -> float:
         agent.reset()
         done = False
         while not done:
-            observation, reward, terminated, truncated, info = env.step(
-                agent.act(observation, info)
-            )
+            observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
             hits.append(info["hit"])
             done = terminated or truncated
     return float(np.mean(hits))

@@ -29,6 +29,12 @@ PRESETS: dict[str, dict[str, object]] = {
     "TIE-ForecastHard-v0": {"k": 3, "order": "killchain", "temperature": 7.0, "reward": "ndcg"},
 }
 
+# Sequential defence with a detection budget and delayed reward (no vector twin yet).
+DEFEND_PRESETS: dict[str, dict[str, object]] = {
+    "TIE-Defend-v0": {},
+    "TIE-DefendReplay-v0": {"campaign": "replay", "order": "killchain"},
+}
+
 for _id, _kwargs in PRESETS.items():
     if _id not in registry:
         register(
@@ -38,5 +44,13 @@ for _id, _kwargs in PRESETS.items():
             max_episode_steps=_MAX_STEPS,
             kwargs=dict(_kwargs),
         )
+for _id, _kwargs in DEFEND_PRESETS.items():
+    if _id not in registry:
+        register(
+            id=_id,
+            entry_point="tie_gym.envs.defend:DefendEnv",
+            max_episode_steps=_MAX_STEPS,
+            kwargs=dict(_kwargs),
+        )
 
-__all__ = ["PRESETS"]
+__all__ = ["DEFEND_PRESETS", "PRESETS"]

@@ -63,8 +63,7 @@ def test_text_to_forecast(capsys, monkeypatch, tmp_path, text_model):
     monkeypatch.chdir(tmp_path)
     incident = tmp_path / "incident.txt"
     incident.write_bytes(
-        b"They ran mimikatz on lsass from 203.0.113[.]5.\nA schtasks entry kept access."
-        + b"\xff"
+        b"They ran mimikatz on lsass from 203.0.113[.]5.\nA schtasks entry kept access." + b"\xff"
     )
     assert main(["--text", str(incident), "--text-model", str(text_model), "-k", "3"]) == 0
     out = capsys.readouterr().out

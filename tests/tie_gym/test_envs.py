@@ -175,7 +175,7 @@ def test_bad_constructor_arguments():
 
 def test_reset_from_analyst_observations():
     env = gym.make("TIE-Forecast-v0").unwrapped
-    obs, info = env.reset(seed=0, options={"observed": ["T1566", "T1059"]})
+    _, info = env.reset(seed=0, options={"observed": ["T1566", "T1059"]})
     assert env.seen_ids == ["T1566", "T1059"] and info["campaign_length"] >= 3
     with pytest.raises(ValueError, match="vocabulary"):
         env.reset(options={"observed": ["T9999"]})

@@ -28,7 +28,7 @@ def test_seeded_runs_repeat():
         env.action_space.seed(seed)
         out = []
         for _ in range(30):
-            obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            obs, reward, terminated, _, _ = env.step(env.action_space.sample())
             out.append((obs, reward, terminated))
         return out
 

@@ -10,7 +10,19 @@ KEYWORDS = {
     "T1053.005": "schtasks scheduled task",
     "T1566.001": "attachment phishing email",
 }
-FILLER = ["the", "actor", "then", "moved", "quickly", "across", "several", "hosts", "in", "the", "network"]
+FILLER = [
+    "the",
+    "actor",
+    "then",
+    "moved",
+    "quickly",
+    "across",
+    "several",
+    "hosts",
+    "in",
+    "the",
+    "network",
+]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,71 @@
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import tie_gym  # noqa: F401
+
+
+def test_check_env_both_checkers():
+    from stable_baselines3.common.env_checker import check_env as sb3_check
+
+    check_env(gym.make("TIE-Defend-v0").unwrapped)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sb3_check(gym.make("TIE-Defend-v0").unwrapped)
+    assert [str(w.message) for w in caught if "stable_baselines3" in w.filename] == []
+
+
+def test_replay_variant(real_data_dir):
+    check_env(gym.make("TIE-DefendReplay-v0", data_dir=str(real_data_dir)).unwrapped)
+
+
+def test_catch_reward_budget_and_masks():
+    env = gym.make("TIE-Defend-v0", budget=2, detection_cost=0.1).unwrapped
+    env.reset(seed=5)
+    n = env.n_techniques
+    length = len(env._campaign.techniques)
+    upcoming = int(env._campaign.techniques[1])
+    _, reward, terminated, _, info = env.step(upcoming)  # detect exactly what comes next
+    assert (
+        terminated and info["caught"] and reward == pytest.approx(1 + (length - 1) / length - 0.1)
+    )
+    env.reset(seed=6)
+    decoys = [j for j in range(n) if j not in set(env._campaign.techniques.tolist())][:3]
+    env.step(decoys[0])
+    if not env._cursor >= len(env._campaign.techniques):
+        _, reward, _, _, info = env.step(decoys[1])
+        assert (
+            info["budget_left"] == 0 and not env.action_masks()[:n].any() and env.action_masks()[n]
+        )
+        if env._cursor < len(env._campaign.techniques):
+            _, reward, _, _, info = env.step(decoys[2])  # over budget: acts as waiting, no cost
+            assert reward == 0.0 and info["budget_left"] == 0
+
+
+def test_waiting_never_catches_and_seeds_repeat():
+    def total(seed):
+        env = gym.make("TIE-Defend-v0")
+        env.reset(seed=seed)
+        rewards, done = [], False
+        while not done:
+            _, r, te, tr, info = env.step(env.unwrapped.n_techniques)
+            rewards.append(r)
+            done = te or tr
+        return rewards, info
+
+    rewards, info = total(3)
+    assert sum(rewards) == 0 and not info["caught"]
+    assert total(3)[0] == rewards
+
+
+def test_bad_actions():
+    env = gym.make("TIE-Defend-v0").unwrapped
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(0)
+    env.reset(seed=0)
+    for bad in (-1, env.n_techniques + 1, 1.5, np.array([np.nan])):
+        with pytest.raises(ValueError):
+            env.step(bad)

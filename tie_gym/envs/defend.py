@@ -1,0 +1,201 @@
+"""TIE-Defend: spend a limited detection budget ahead of an adversary's campaign."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ORDERS, Campaign
+from tie_gym.envs.forecast import get_adversary
+
+
+class DefendEnv(gym.Env[np.ndarray, int]):
+    """
+    ## Description
+
+    The adversary runs a campaign as in TIE-Forecast. Before each reveal the defender may deploy
+    one detection on a technique (or wait). Detections stay in place; the defender has `budget`
+    of them. When the adversary uses a technique that is already detected, the campaign is caught
+    and the episode ends with a reward that is larger the earlier the catch. A campaign that runs
+    to its end uncaught ends with reward 0. Unlike a one-step forecast, this is a sequential
+    decision with delayed reward: spend early on likely techniques, or wait for more evidence.
+
+    ## Action Space
+
+    `Discrete(n + 1)`: deploy a detection on technique `a < n`, or `a = n` to wait.
+    `action_masks()` allows only unseen, undetected techniques while budget remains, and waiting.
+
+    ## Observation Space
+
+    `Box(0, 1, (3n + 2,), float32)`: seen techniques (multi-hot), detected techniques (multi-hot),
+    the technique revealed last (one-hot), the remaining budget fraction, progress (reveals / 100).
+
+    ## Rewards
+
+    On a catch at reveal `t` of a campaign of length `L`: `1 + catch_bonus · (L − t) / L`;
+    each deployed detection costs `detection_cost`. `info["reward_terms"]` itemises them.
+
+    ## Starting State
+
+    One technique of a fresh campaign is seen; no detection is deployed.
+
+    ## Episode End
+
+    Terminates on a catch or when the campaign is fully revealed; truncation by
+    `max_episode_steps` at registration.
+
+    ## Arguments
+
+    `model`, `budget` (default 5), `detection_cost` (default 0.02), `catch_bonus` (default 1.0),
+    `campaign`, `order`, `temperature`, `split`, `data_dir` — as in TIE-Forecast.
+
+    ## Version History
+
+    - v0: initial release.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 2}
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        budget: int = 5,
+        detection_cost: float = 0.02,
+        catch_bonus: float = 1.0,
+        campaign: str = "generative",
+        order: str | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        split: str = "test",
+        data_dir: str | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        order = order or ("killchain" if campaign == "replay" else "model")
+        if (
+            campaign not in ("generative", "replay")
+            or order not in ORDERS
+            or (campaign == "replay" and order == "model")
+        ):
+            raise ValueError(
+                f"campaign must be generative/replay and order one of {ORDERS} (not 'model' for replay)"
+            )
+        if budget < 1:
+            raise ValueError(f"budget must be ≥ 1, got {budget}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
+        self.adversary = get_adversary(model, data_dir)
+        n = self.n_techniques = self.adversary.n_techniques
+        self.budget, self.detection_cost, self.catch_bonus = budget, detection_cost, catch_bonus
+        self.campaign_mode, self.order, self.temperature, self.split = (
+            campaign,
+            order,
+            temperature,
+            split,
+        )
+        self.render_mode = render_mode
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(3 * n + 2,), dtype=np.float32)
+        self.action_space = spaces.Discrete(n + 1)
+        self._campaign: Campaign | None = None
+        self._cursor = 0
+        self._seen = np.zeros(n, dtype=bool)
+        self._detected = np.zeros(n, dtype=bool)
+        self._remaining = budget
+        self._buffer: list[Campaign] = []
+        self._log: list[str] = []
+
+    def action_masks(self) -> np.ndarray:
+        mask = np.zeros(self.n_techniques + 1, dtype=bool)
+        if self._remaining > 0:
+            mask[: self.n_techniques] = ~(self._seen | self._detected)
+        mask[self.n_techniques] = True
+        return mask
+
+    def _observation(self) -> np.ndarray:
+        n = self.n_techniques
+        obs = np.zeros(3 * n + 2, dtype=np.float32)
+        obs[:n] = self._seen
+        obs[n : 2 * n] = self._detected
+        obs[2 * n + self._campaign.techniques[self._cursor - 1]] = 1.0  # type: ignore[union-attr]
+        obs[3 * n] = self._remaining / self.budget
+        obs[3 * n + 1] = min(self._cursor / 100.0, 1.0)
+        return obs
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self._buffer.clear()
+        if self.campaign_mode == "replay":
+            self._campaign = self.adversary.replay(self.np_random, self.order, self.split)  # type: ignore[arg-type]
+        else:
+            if not self._buffer:
+                self._buffer = self.adversary.generate(
+                    self.np_random, 64, self.temperature, order=self.order
+                )[::-1]  # type: ignore[arg-type]
+            self._campaign = self._buffer.pop()
+        self._cursor = 1
+        self._seen[:] = False
+        self._detected[:] = False
+        self._seen[self._campaign.techniques[0]] = True
+        self._remaining = self.budget
+        self._log = [f"start: {self.adversary.vocabulary[self._campaign.techniques[0]]}"]
+        return self._observation(), {
+            "campaign": self._campaign.source,
+            "action_mask": self.action_masks(),
+        }
+
+    def step(
+        self, action: int | np.ndarray
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._campaign is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if self._cursor >= len(self._campaign.techniques):
+            raise gym.error.ResetNeeded("the campaign is over: call reset()")
+        if isinstance(action, np.ndarray):
+            if action.size != 1 or not np.isfinite(action).all():
+                raise ValueError(f"action must be one finite index, got {action!r}")
+            action = action.item()
+        if (
+            isinstance(action, float) and not action.is_integer()
+        ) or not 0 <= action <= self.n_techniques:
+            raise ValueError(
+                f"action must be an integer in [0, {self.n_techniques}], got {action!r}"
+            )
+        action = int(action)
+        cost = 0.0
+        if action < self.n_techniques and self._remaining > 0 and not self._detected[action]:
+            self._detected[action] = True
+            self._remaining -= 1
+            cost = self.detection_cost
+            self._log.append(f"detect {self.adversary.vocabulary[action]}")
+        revealed = int(self._campaign.techniques[self._cursor])
+        length = len(self._campaign.techniques)
+        caught = bool(self._detected[revealed])
+        catch = 1.0 + self.catch_bonus * (length - self._cursor) / length if caught else 0.0
+        self._seen[revealed] = True
+        self._cursor += 1
+        self._log.append(
+            f"adversary uses {self.adversary.vocabulary[revealed]}"
+            + (" — CAUGHT" if caught else "")
+        )
+        terminated = caught or self._cursor >= length
+        terms = {"catch": catch, "detection_cost": -cost}
+        info = {
+            "revealed": self.adversary.vocabulary[revealed],
+            "caught": caught,
+            "is_success": caught,
+            "budget_left": self._remaining,
+            "reward_terms": terms,
+            "action_mask": self.action_masks(),
+        }
+        return self._observation(), catch - cost, terminated, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return "\n".join(self._log) + f"\nbudget left: {self._remaining}/{self.budget}\n"
