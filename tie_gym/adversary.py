@@ -352,3 +352,50 @@ class Adversary:
         reports = self.corpus_reports[split]
         rid, columns = reports[int(rng.integers(len(reports)))]
         return Campaign(self.arrange(rng, columns, order), rid)
+
+
+class CampaignStream:
+    """The campaigns one environment plays: generative ones sampled `batch` at a time (one batched
+    fold-in instead of a Python loop per campaign), replayed ones drawn one by one. `clear()` on
+    reseeding empties the batch, so the same seed always gives the same campaigns."""
+
+    def __init__(
+        self,
+        adversary: Adversary,
+        campaign: str = "generative",
+        order: Order = "model",
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = 1.0,
+        split: str = "test",
+        max_length: int | None = None,
+        batch: int = 64,
+    ) -> None:
+        self.adversary, self.campaign, self.order = adversary, campaign, order
+        self.temperature, self.top_p, self.split, self.max_length = (
+            temperature,
+            top_p,
+            split,
+            max_length,
+        )
+        self.batch = batch
+        self._pending: list[Campaign] = []
+
+    def clear(self) -> None:
+        self._pending.clear()
+
+    def take(self, rng: np.random.Generator, count: int = 1) -> list[Campaign]:
+        if self.campaign == "replay":
+            return [self.adversary.replay(rng, self.order, self.split) for _ in range(count)]
+        while len(self._pending) < count:
+            self._pending.extend(
+                self.adversary.generate(
+                    rng,
+                    max(self.batch, count),
+                    self.temperature,
+                    self.top_p,
+                    self.order,
+                    max_length=self.max_length,
+                )
+            )
+        taken, self._pending = self._pending[:count], self._pending[count:]
+        return taken

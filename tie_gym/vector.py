@@ -16,7 +16,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from tie_gym.adversary import DEFAULT_MODEL, Campaign
+from tie_gym.adversary import DEFAULT_MODEL, CampaignStream
 from tie_gym.envs.forecast import ForecastEnv
 
 
@@ -59,31 +59,25 @@ class ForecastVectorEnv(VectorEnv):
         self._seen = np.zeros((num_envs, n), dtype=bool)
         self._obs = np.zeros((num_envs, 2 * n + 1), dtype=np.float32)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
-        self._buffer: list[Campaign] = []
+        t = self._template
+        # larger batches than a single env: N envs consume campaigns N times as fast
+        self._stream = CampaignStream(
+            self.adversary,
+            t.campaign_mode,
+            t.order,
+            t.temperature,
+            t.top_p,  # type: ignore[arg-type]
+            t.split,
+            t.max_length,
+            batch=max(1024, 4 * num_envs),
+        )
         self._ids = np.array(self.adversary.vocabulary)
         self._started = False
-
-    def _campaigns(self, count: int) -> list[Campaign]:
-        t = self._template
-        if t.campaign_mode == "replay":
-            return [self.adversary.replay(self.np_random, t.order, t.split) for _ in range(count)]  # type: ignore[arg-type]
-        while len(self._buffer) < count:
-            fresh = self.adversary.generate(
-                self.np_random,
-                max(1024, 4 * self.num_envs, count),
-                t.temperature,
-                t.top_p,
-                t.order,
-                max_length=t.max_length,  # type: ignore[arg-type]
-            )
-            self._buffer.extend(fresh)
-        taken, self._buffer = self._buffer[:count], self._buffer[count:]
-        return taken
 
     def _start(self, rows: np.ndarray) -> None:
         """Give these envs fresh campaigns and their first observation."""
         n = self.n_techniques
-        for row, campaign in zip(rows, self._campaigns(len(rows)), strict=True):
+        for row, campaign in zip(rows, self._stream.take(self.np_random, len(rows)), strict=True):
             length = len(campaign.techniques)
             self._sequences[row, :length] = campaign.techniques
             self._lengths[row] = length
@@ -107,7 +101,7 @@ class ForecastVectorEnv(VectorEnv):
             seed = seed[0]
         super().reset(seed=seed)
         if seed is not None:
-            self._buffer.clear()
+            self._stream.clear()
         self._start(self._rows)
         self._started = True
         return self._obs.copy(), {}

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ORDERS, Campaign
+from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ORDERS, Campaign, CampaignStream
 from tie_gym.envs.forecast import get_adversary
 
 
@@ -104,7 +104,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         self._seen = np.zeros(n, dtype=bool)
         self._detected = np.zeros(n, dtype=bool)
         self._remaining = budget
-        self._buffer: list[Campaign] = []
+        self._stream = CampaignStream(self.adversary, campaign, order, temperature, split=split)  # type: ignore[arg-type]
         self._log: list[str] = []
 
     def action_masks(self) -> np.ndarray:
@@ -129,15 +129,8 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
-            self._buffer.clear()
-        if self.campaign_mode == "replay":
-            self._campaign = self.adversary.replay(self.np_random, self.order, self.split)  # type: ignore[arg-type]
-        else:
-            if not self._buffer:
-                self._buffer = self.adversary.generate(
-                    self.np_random, 64, self.temperature, order=self.order
-                )[::-1]  # type: ignore[arg-type]
-            self._campaign = self._buffer.pop()
+            self._stream.clear()
+        self._campaign = self._stream.take(self.np_random)[0]
         self._cursor = 1
         self._seen[:] = False
         self._detected[:] = False

@@ -8,16 +8,20 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ORDERS, Adversary, Campaign
+from tie_gym.adversary import (
+    DEFAULT_MODEL,
+    DEFAULT_TEMPERATURE,
+    ORDERS,
+    Adversary,
+    Campaign,
+    CampaignStream,
+)
 from tie_gym.render import ansi_step, campaign_grid
 
 ActionMode = Literal["scores", "guess"]
 RewardMode = Literal["hit", "ndcg"]
 CampaignMode = Literal["generative", "replay"]
 _ADVERSARIES: dict[tuple[str, str | None], Adversary] = {}
-# Generative campaigns are sampled this many at a time: one batched fold-in instead of a Python
-# loop per campaign (≈10× faster resets). Reseeding empties the buffer, so seeds stay exact.
-GENERATION_BATCH = 64
 
 
 def get_adversary(model: str, data_dir: str | None) -> Adversary:
@@ -176,7 +180,9 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self._seen = np.zeros(n, dtype=bool)
         self._last_forecast: np.ndarray | None = None
         self._last_info: dict[str, Any] = {}
-        self._buffer: list[Campaign] = []
+        self._stream = CampaignStream(
+            self.adversary, campaign, order, temperature, top_p, split, max_length
+        )  # type: ignore[arg-type]
         self._ids = np.array(self.adversary.vocabulary)
         self._obs = np.zeros(2 * n + 1, dtype=np.float32)
 
@@ -233,24 +239,12 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
 
     # -- Gymnasium API -----------------------------------------------------------------------
 
-    def _next_generated(self) -> Campaign:
-        if not self._buffer:
-            self._buffer = self.adversary.generate(
-                self.np_random,
-                GENERATION_BATCH,
-                self.temperature,
-                self.top_p,
-                self.order,  # type: ignore[arg-type]
-                max_length=self.max_length,
-            )[::-1]
-        return self._buffer.pop()
-
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
-            self._buffer.clear()
+            self._stream.clear()
         options = options or {}
         observed = options.get("observed")
         if options.get("text") is not None:
@@ -269,11 +263,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
                 max_length=self.max_length,
             )[0]
             self._cursor = len(given)
-        elif self.campaign_mode == "replay":
-            self._campaign = self.adversary.replay(self.np_random, self.order, self.split)  # type: ignore[arg-type]
-            self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
         else:
-            self._campaign = self._next_generated()
+            self._campaign = self._stream.take(self.np_random)[0]
             self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
         self._seen[:] = False
         self._seen[self._campaign.techniques[: self._cursor]] = True
