@@ -20,7 +20,8 @@ from recommenders.jsonio import read_json
 
 _CITATION = re.compile(r"\(Citation:[^)]*\)")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n{1,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|(?<=[.!?:;])[ \t]*\n|\n[ \t]*\n")
+_SOFT_BREAK = re.compile(r"(?<![.!?:;\n])[ \t]*\n(?![ \t]*\n)")
 _TECHNIQUE_ID = re.compile(r"\bT\d{4}(?:\.\d{3})?\b")
 
 
@@ -47,7 +48,9 @@ class TextCorpus:
 
 
 def split_sentences(text: str) -> list[str]:
-    """A light sentence splitter: sentence-final punctuation before a capital, or a newline."""
+    """A light sentence splitter: sentence-final punctuation before a capital, a line that ends
+    in punctuation, or a blank line. A line break inside a sentence (wrapped text) is a space."""
+    text = _SOFT_BREAK.sub(" ", text)
     return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
 
 

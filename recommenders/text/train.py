@@ -50,7 +50,8 @@ def excluded_docs(corpus: TextCorpus, train_docs: set[str]) -> set[str]:
 
 def _document(corpus: TextCorpus, title: str) -> tuple[str, set[str]]:
     sentences = [s for s in corpus.tram_multi if s.document == title]
-    return "\n".join(s.text for s in sentences), {t for s in sentences for t in s.labels}
+    # a blank line between the given sentences keeps each one a unit for the splitter
+    return "\n\n".join(s.text for s in sentences), {t for s in sentences for t in s.labels}
 
 
 def document_scores(
@@ -110,7 +111,7 @@ def latency(
         count += len(sentence.text.split())
         if count >= words:
             break
-    document = "\n".join(text)
+    document = "\n\n".join(text)
     best = min(_timed(lambda: mapper.map_text(document)) for _ in range(repeats))
     return {"words": count, "seconds": best}
 

@@ -112,3 +112,11 @@ def test_sentence_splitter():
         "Second one!",
         "Third",
     ]
+
+
+def test_pruning_keeps_predictions(mapper):
+    full = TextMapper(threshold=0.5, prune=0.0)
+    full.__dict__.update({k: v for k, v in mapper.__dict__.items() if k != "prune"})
+    texts = ["mimikatz dumped lsass memory", "phishing email with an attachment", "nothing relevant here"]
+    assert mapper.weights.nnz < mapper.weights.shape[0] * mapper.weights.shape[1]
+    np.testing.assert_allclose(mapper.predict_proba(texts), full.predict_proba(texts), atol=0.05)
