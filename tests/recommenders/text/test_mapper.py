@@ -26,7 +26,7 @@ FILLER = [
 
 
 @pytest.fixture(scope="module")
-def mapper():
+def training_sentences():
     rng = np.random.default_rng(0)
     sentences = []
     for i in range(600):
@@ -36,7 +36,12 @@ def mapper():
             words += KEYWORDS[technique].split()[: int(rng.integers(1, 4))]
         rng.shuffle(words)
         sentences.append(Sentence(" ".join(words), (technique,) if technique else ()))
-    return TextMapper(threshold=0.5).fit(sentences)
+    return sentences
+
+
+@pytest.fixture(scope="module")
+def mapper(training_sentences):
+    return TextMapper(threshold=0.5).fit(training_sentences)
 
 
 def test_finds_techniques_with_evidence(mapper):
@@ -114,9 +119,9 @@ def test_sentence_splitter():
     ]
 
 
-def test_pruning_keeps_predictions(mapper):
-    full = TextMapper(threshold=0.5, prune=0.0)
-    full.__dict__.update({k: v for k, v in mapper.__dict__.items() if k != "prune"})
+def test_pruning_keeps_predictions(training_sentences):
+    pruned = TextMapper(prune=0.05).fit(training_sentences)
+    full = TextMapper(prune=0.0).fit(training_sentences)
     texts = ["mimikatz dumped lsass memory", "phishing email with an attachment", "nothing relevant here"]
-    assert mapper.weights.nnz < mapper.weights.shape[0] * mapper.weights.shape[1]
-    np.testing.assert_allclose(mapper.predict_proba(texts), full.predict_proba(texts), atol=0.05)
+    assert pruned.weights.nnz < full.weights.nnz
+    np.testing.assert_allclose(pruned.predict_proba(texts), full.predict_proba(texts), atol=0.05)
