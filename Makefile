@@ -9,7 +9,7 @@ export TIE_DATA_DIR
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup train test lint bench clean
+.PHONY: setup train text test lint bench clean
 
 $(BIN)/.installed: pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ setup: $(BIN)/.installed
 train: setup
 	$(BIN)/python -m recommenders.train $(ARGS)
 
+text: setup
+	$(BIN)/python -m recommenders.text.train $(ARGS)
+
 test: setup
 	$(BIN)/python -m pytest -q $(ARGS)
 
@@ -32,6 +35,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.recommenders
+	$(BIN)/python -m benchmarks.envs
+	$(BIN)/python -m benchmarks.attack_load
 
 clean:
 	rm -rf $(VENV) runs *.egg-info
