@@ -122,7 +122,14 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - start
 
 
-def run(data_dir: str | None, out: str, seed: int, test_docs: int = 31, val_docs: int = 20) -> Path:
+def run(
+    data_dir: str | None,
+    out: str,
+    seed: int,
+    regularization_c: float = 16.0,
+    test_docs: int = 31,
+    val_docs: int = 20,
+) -> Path:
     root = resolve_data_dir(data_dir)
     catalog = load_catalog(root / DEFAULT_ATTACK)
     corpus = load_text_corpus(root, catalog)
@@ -137,7 +144,9 @@ def run(data_dir: str | None, out: str, seed: int, test_docs: int = 31, val_docs
     log.info(
         "fit for threshold selection on %d reports (%d validation)", len(fit_docs), len(validation)
     )
-    selector = TextMapper().fit(_training_sentences(corpus, set(fit_docs), val_texts))
+    selector = TextMapper(regularization_c=regularization_c).fit(
+        _training_sentences(corpus, set(fit_docs), val_texts)
+    )
     sweep = {t: document_scores(selector, corpus, validation, t)["micro_f1"] for t in THRESHOLDS}
     threshold = max(sweep, key=sweep.get)  # type: ignore[arg-type]
     log.info(
@@ -147,12 +156,13 @@ def run(data_dir: str | None, out: str, seed: int, test_docs: int = 31, val_docs
     )
 
     log.info("refit on all %d train reports, test on %d", len(train), len(test))
-    mapper = TextMapper(threshold=threshold).fit(
+    mapper = TextMapper(threshold=threshold, regularization_c=regularization_c).fit(
         _training_sentences(corpus, set(train), test_texts)
     )
     metrics = {
         "protocol": {
             "seed": seed,
+            "regularization_c": regularization_c,
             "train_reports": len(train),
             "test_reports": len(test),
             "validation_reports": len(validation),
@@ -171,7 +181,7 @@ def run(data_dir: str | None, out: str, seed: int, test_docs: int = 31, val_docs
         metrics["latency"],
     )
 
-    final = TextMapper(threshold=threshold).fit(
+    final = TextMapper(threshold=threshold, regularization_c=regularization_c).fit(
         corpus.tram_multi + corpus.tram_single + corpus.bootstrap + corpus.attack
     )
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -195,9 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="folder with tram/ and attack/ (default: $TIE_DATA_DIR)")
     parser.add_argument("--out", default="runs/text")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "-C",
+        "--regularization-c",
+        type=float,
+        default=16.0,
+        help="inverse L2 strength (16 beat 4 and 1 on the validation reports: micro-F1 0.602/0.587/0.540)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    run(args.data_dir, args.out, args.seed)
+    run(args.data_dir, args.out, args.seed, args.regularization_c)
     return 0
 
 
