@@ -25,6 +25,15 @@ PRESETS: dict[str, dict[str, object]] = {
         "action_mode": "guess",
         "split": "train",
     },
+    # The single-guess env with TIE's forecast (the model's fold-in scores) in the observation.
+    "TIE-ForecastGuessFeatures-v0": {"action_mode": "guess", "features": "recommender"},
+    "TIE-ForecastReplayTrainGuessFeatures-v0": {
+        "campaign": "replay",
+        "order": "killchain",
+        "action_mode": "guess",
+        "split": "train",
+        "features": "recommender",
+    },
     # Harder: a budget of k=3 scored by NDCG, kill-chain reveal order, a less predictable adversary.
     "TIE-ForecastHard-v0": {"k": 3, "order": "killchain", "temperature": 7.0, "reward": "ndcg"},
 }

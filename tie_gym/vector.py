@@ -39,6 +39,11 @@ class ForecastVectorEnv(VectorEnv):
         if num_envs < 1:
             raise ValueError(f"num_envs must be ≥ 1, got {num_envs}")
         kwargs.pop("render_mode", None)
+        if kwargs.get("features", "none") != "none":
+            raise ValueError(
+                "the native vector env does not compute recommender features yet; "
+                'use gym.make_vec(..., vectorization_mode="sync") for features="recommender"'
+            )
         # One validated single env holds the configuration and the spaces; it is never stepped.
         self._template = ForecastEnv(model=model, **kwargs)
         self.adversary = self._template.adversary

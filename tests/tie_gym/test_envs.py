@@ -220,3 +220,24 @@ def test_other_vocabulary_artifact_refused_for_replay(tmp_path, real_data_dir, b
     env = gym.make("TIE-ForecastReplay-v0", model=str(tmp_path / "m"), data_dir=str(real_data_dir))
     with pytest.raises(DataError, match="vocabulary"):
         env.reset(seed=0)
+
+
+def test_recommender_features_match_greedy_ranking():
+    from agents.baselines import GreedyAgent
+
+    env = gym.make("TIE-ForecastGuessFeatures-v0").unwrapped
+    obs, info = env.reset(seed=2)
+    n = env.n_techniques
+    greedy = GreedyAgent(env.adversary.model, action_mode="guess")
+    for _ in range(3):
+        features = obs[2 * n + 1 :]
+        assert features.shape == (n,) and np.all(np.abs(features) <= 1)
+        assert int(np.argmax(np.where(obs[:n] > 0, -np.inf, features))) == greedy.act(obs, info)
+        obs, _, terminated, _, info = env.step(greedy.act(obs, info))
+        if terminated:
+            break
+
+
+def test_native_vector_env_refuses_features_clearly():
+    with pytest.raises(ValueError, match="sync"):
+        gym.make_vec("TIE-ForecastGuessFeatures-v0", num_envs=2, vectorization_mode="vector_entry_point")

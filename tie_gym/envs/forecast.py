@@ -16,6 +16,7 @@ from tie_gym.adversary import (
     Campaign,
     CampaignStream,
 )
+from tie_gym.foldin import batch_fold_in
 from tie_gym.render import ansi_step, campaign_grid
 
 ActionMode = Literal["scores", "guess"]
@@ -33,6 +34,7 @@ def get_adversary(model: str, data_dir: str | None) -> Adversary:
 
 
 _TEXT_MAPPERS: dict[str, Any] = {}
+_ROW = np.zeros(1, dtype=np.int64)
 
 
 def get_text_mapper(path: str) -> Any:
@@ -63,13 +65,15 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
 
     ## Observation Space
 
-    `Box(0, 1, (2n + 1,), float32)` with `n` techniques of the model's vocabulary:
+    `Box(0, 1, (2n + 1,), float32)` with `n` techniques of the model's vocabulary (`3n + 1` wide, the
+    last `n` in [-1, 1], with `features="recommender"`):
 
     | index        | meaning                                   |
     |--------------|-------------------------------------------|
     | `0 … n-1`    | techniques seen so far (multi-hot)        |
     | `n … 2n-1`   | the technique revealed last (one-hot)     |
     | `2n`         | progress: reveals so far / 100            |
+    | `2n+1 … 3n`  | with `features="recommender"` only: the adversary model's fold-in scores of the seen set, standardised and squashed by tanh(z/3) into [-1, 1] (TIE's own forecast as input) |
 
     ## Rewards
 
@@ -99,7 +103,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     `model` ("default" or an artifact path), `k` (forecast size, default 10), `action_mode`,
     `reward`, `campaign`, `order` ("model", "killchain", "random"; replay default "killchain"),
     `temperature`, `top_p`, `initial`, `max_length`, `split` ("test"/"train", replay only),
-    `data_dir`, `text_model` (for `options={"text": …}`), `render_mode` ("ansi", "rgb_array").
+    `data_dir`, `text_model` (for `options={"text": …}`), `features` ("none" or "recommender"),
+    `render_mode` ("ansi", "rgb_array").
     All are JSON-serialisable, so the spec round-trips and the env pickles.
 
     ## Info
@@ -130,6 +135,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         split: str = "test",
         data_dir: str | None = None,
         text_model: str = "runs/text",
+        features: str = "none",
         render_mode: str | None = None,
     ) -> None:
         if action_mode not in ("scores", "guess"):
@@ -168,7 +174,17 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self.render_mode = render_mode
         self.text_model = text_model
         self.n_techniques = n
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(2 * n + 1,), dtype=np.float32)
+        if features not in ("none", "recommender"):
+            raise ValueError(f'features must be "none" or "recommender", got {features!r}')
+        self.features = features
+        width = 2 * n + 1 + (n if features == "recommender" else 0)
+        low = np.zeros(width, dtype=np.float32)
+        low[2 * n + 1 :] = -1.0
+        self.observation_space = spaces.Box(low, np.ones(width, dtype=np.float32), dtype=np.float32)
+        # TIE's forecast as input features: the adversary model's fold-in of the seen techniques
+        self._recommender = (
+            batch_fold_in(self.adversary.model, 1) if features == "recommender" else None
+        )
         self.action_space = (
             spaces.Box(-1.0, 1.0, shape=(n,), dtype=np.float32)
             if action_mode == "scores"
@@ -184,7 +200,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self.adversary, campaign, order, temperature, top_p, split, max_length
         )  # type: ignore[arg-type]
         self._ids = np.array(self.adversary.vocabulary)
-        self._obs = np.zeros(2 * n + 1, dtype=np.float32)
+        self._obs = np.zeros(width, dtype=np.float32)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -211,6 +227,13 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self._obs[n + previous] = 0.0
         self._obs[n + revealed] = 1.0
         self._obs[2 * n] = min(self._cursor / 100.0, 1.0)
+        if self._recommender is not None:
+            if previous is not None:  # at reset the whole seen set was folded in already
+                self._recommender.add(_ROW, np.array([revealed]))
+            scores = self._recommender.scores(_ROW)[0]
+            spread = scores.std()
+            z = (scores - scores.mean()) / (spread if spread > 0 else 1.0)
+            self._obs[2 * n + 1 :] = np.tanh(z / 3.0)  # squashed into the Box's [-1, 1]
         return self._obs.copy()
 
     def _columns(self, observed: list[str]) -> np.ndarray:
@@ -270,6 +293,10 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self._seen[self._campaign.techniques[: self._cursor]] = True
         self._obs[:] = 0.0
         self._obs[: self.n_techniques] = self._seen
+        if self._recommender is not None:
+            self._recommender.reset(_ROW)
+            shown = self._campaign.techniques[: self._cursor]
+            self._recommender.add(np.zeros(len(shown), dtype=np.int64), shown)
         observation = self._observe(int(self._campaign.techniques[self._cursor - 1]), None)
         self._last_forecast = None
         info = {
