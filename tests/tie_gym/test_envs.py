@@ -240,4 +240,6 @@ def test_recommender_features_match_greedy_ranking():
 
 def test_native_vector_env_refuses_features_clearly():
     with pytest.raises(ValueError, match="sync"):
-        gym.make_vec("TIE-ForecastGuessFeatures-v0", num_envs=2, vectorization_mode="vector_entry_point")
+        gym.make_vec(
+            "TIE-ForecastGuessFeatures-v0", num_envs=2, vectorization_mode="vector_entry_point"
+        )

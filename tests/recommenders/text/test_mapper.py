@@ -122,6 +122,10 @@ def test_sentence_splitter():
 def test_pruning_keeps_predictions(training_sentences):
     pruned = TextMapper(prune=0.05).fit(training_sentences)
     full = TextMapper(prune=0.0).fit(training_sentences)
-    texts = ["mimikatz dumped lsass memory", "phishing email with an attachment", "nothing relevant here"]
+    texts = [
+        "mimikatz dumped lsass memory",
+        "phishing email with an attachment",
+        "nothing relevant here",
+    ]
     assert pruned.weights.nnz < full.weights.nnz
     np.testing.assert_allclose(pruned.predict_proba(texts), full.predict_proba(texts), atol=0.05)
