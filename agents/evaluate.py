@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 import tie_gym  # noqa: F401
 from agents.baselines import Agent, FrequencyAgent, GreedyAgent, RandomAgent
-from agents.policy import PolicyAgent, load_algorithm
+from agents.policy import PolicyAgent, load_run
 
 log = logging.getLogger("agents.evaluate")
 METRICS = ("hit@k", "ndcg@k", "hit@1", "campaign_recall", "steps_to_first_hit")
@@ -95,21 +95,7 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
                 raise FileNotFoundError(
                     f"{item}: no run folder matches {pattern!r}; train with `python -m agents.train`"
                 )
-            learned = []
-            for run in runs:
-                record = run / "run.json"
-                # a run stopped early has no run.json; its folder name still starts with the algo
-                algo = (
-                    json.loads(record.read_text())["config"]["algo"]
-                    if record.exists()
-                    else run.name.split("-TIE-")[0]
-                )
-                model_path = (
-                    run / "best_model.zip"
-                    if (run / "best_model.zip").exists()
-                    else run / "final.zip"
-                )
-                learned.append(PolicyAgent(load_algorithm(algo, model_path), base.n_techniques))
+            learned = [PolicyAgent(load_run(run, env), base.n_techniques) for run in runs]
             agents[name] = learned
         else:
             raise ValueError(

@@ -24,7 +24,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
 
 import tie_gym  # noqa: F401  (registers the environments)
-from agents.policy import ALGORITHMS
+from agents.policy import ALGORITHMS, algorithm_class
 
 log = logging.getLogger("agents.train")
 DEFAULT_HYPERPARAMS = Path(__file__).with_name("hyperparams.yml")
@@ -92,6 +92,13 @@ _ACTIVATIONS = {
 }
 
 
+def activation_class(name: str) -> type[torch.nn.Module]:
+    """A torch activation by its class name (hyperparameter files and run records hold names)."""
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"activation_fn {name!r} unknown; use one of {sorted(_ACTIVATIONS)}")
+    return _ACTIVATIONS[name]
+
+
 def load_hyperparams(
     path: str | Path, env_id: str, algo: str, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -109,24 +116,12 @@ def load_hyperparams(
         else:
             params[key] = value
     if "activation_fn" in policy_kwargs:
-        name = policy_kwargs["activation_fn"]
-        if name not in _ACTIVATIONS:
-            raise ValueError(
-                f"{path}: activation_fn {name!r} unknown; use one of {sorted(_ACTIVATIONS)}"
-            )
-        policy_kwargs["activation_fn"] = _ACTIVATIONS[name]
+        try:
+            policy_kwargs["activation_fn"] = activation_class(policy_kwargs["activation_fn"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
     params["policy_kwargs"] = policy_kwargs
     return params
-
-
-def _algorithm_class(algo: str) -> Any:
-    if algo == "maskable_ppo":
-        from sb3_contrib import MaskablePPO
-
-        return MaskablePPO
-    import stable_baselines3
-
-    return getattr(stable_baselines3, algo.upper())
 
 
 def train(config: AgentTrainConfig) -> Path:
@@ -172,7 +167,7 @@ def train(config: AgentTrainConfig) -> Path:
             name_prefix=config.algo,
         ),
     ]
-    model = _algorithm_class(config.algo)(
+    model = algorithm_class(config.algo)(
         policy,
         venv,
         seed=config.seed,
@@ -192,6 +187,11 @@ def train(config: AgentTrainConfig) -> Path:
             for k, v in params.items()
         },
         "policy": policy,
+        # plain JSON, so the model can be rebuilt without unpickling anything (agents.policy.load_run)
+        "policy_kwargs_json": {
+            key: (value.__name__ if isinstance(value, type) else value)
+            for key, value in params["policy_kwargs"].items()
+        },
         "train_seconds": round(seconds, 2),
         "fps": round(config.timesteps / seconds, 1),
         "env_seconds": round(venv.seconds, 2),

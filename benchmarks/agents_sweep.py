@@ -18,7 +18,7 @@ import numpy as np
 
 import tie_gym  # noqa: F401
 from agents.evaluate import run_episodes
-from agents.policy import PolicyAgent, load_algorithm
+from agents.policy import PolicyAgent, load_run
 from benchmarks.timing import write_table
 
 SETTINGS: dict[str, tuple[str, list[str]]] = {
@@ -80,11 +80,11 @@ def main() -> None:
     evaluation = gym.make("TIE-Forecast-v0")
     rows = []
     for name, (algo, overrides) in SETTINGS.items():
-        path = f"{args.runs}/{algo}-TIE-ForecastGuess-v0-seed0-{name}/final.zip"
-        if not os.path.exists(path):
+        path = f"{args.runs}/{algo}-TIE-ForecastGuess-v0-seed0-{name}"
+        if not os.path.exists(f"{path}/final.zip"):
             rows.append([name, " ".join(overrides), "failed", "", ""])
             continue
-        agent = PolicyAgent(load_algorithm(algo, path), evaluation.unwrapped.n_techniques)
+        agent = PolicyAgent(load_run(path, evaluation), evaluation.unwrapped.n_techniques)
         scores = run_episodes(evaluation, agent, args.episodes, seed=100_000)
         rows.append(
             [

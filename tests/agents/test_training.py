@@ -8,7 +8,7 @@ import pytest
 
 import tie_gym  # noqa: F401
 from agents.evaluate import build_agents, run_episodes
-from agents.policy import PolicyAgent, load_algorithm
+from agents.policy import PolicyAgent, load_algorithm, load_run
 from agents.train import AgentTrainConfig, load_hyperparams, train
 
 
@@ -32,8 +32,10 @@ def test_tiny_training_run_saves_and_reloads_to_same_numbers(algo, tmp_path):
         and any((run / "tb").iterdir())
     )
     env = gym.make("TIE-Forecast-v0")
-    a = PolicyAgent(load_algorithm(algo, run / "final.zip"), env.unwrapped.n_techniques)
-    b = PolicyAgent(load_algorithm(algo, run / "final.zip"), env.unwrapped.n_techniques)
+    a = PolicyAgent(
+        load_run(run, env), env.unwrapped.n_techniques
+    )  # a guess policy ranking for top-k
+    b = PolicyAgent(load_run(run, env), env.unwrapped.n_techniques)
     first, second = run_episodes(env, a, 5, seed=3), run_episodes(env, b, 5, seed=3)
     assert first["hit@k"] == second["hit@k"] and first["ndcg@k"] == second["ndcg@k"]
 
@@ -84,3 +86,47 @@ def test_cli_overrides_and_run_name_reach_the_config():
     )
     params = load_hyperparams(config.hyperparams, config.env, config.algo, config.overrides)
     assert params["learning_rate"] == 0.001 and params["policy_kwargs"]["net_arch"] == [512]
+
+
+def test_loading_an_sb3_zip_never_unpickles(tmp_path):
+    """A cloudpickle bomb planted in the zip's data is replaced, not executed."""
+    import base64
+    import pickle
+    import zipfile
+
+    run = train(
+        AgentTrainConfig(
+            algo="ppo", timesteps=256, n_envs=2, eval_freq=10**6, out=str(tmp_path), progress=False
+        )
+    )
+    marker = tmp_path / "pwned"
+
+    class Bomb:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    source, planted = run / "final.zip", tmp_path / "planted.zip"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(planted, "w") as out:
+        for item in original.infolist():
+            payload = original.read(item.filename)
+            if item.filename == "data":
+                data = json.loads(payload)
+                bomb = {
+                    ":type:": "<class 'object'>",
+                    ":serialized:": base64.b64encode(pickle.dumps(Bomb())).decode(),
+                }
+                data["policy_kwargs"] = bomb
+                data["observation_space"] = bomb
+                payload = json.dumps(data).encode()
+            out.writestr(item, payload)
+    env = gym.make("TIE-ForecastGuess-v0")
+    record = json.loads((run / "run.json").read_text())
+    from agents.train import activation_class
+
+    kwargs = {
+        **record["policy_kwargs_json"],
+        "activation_fn": activation_class(record["policy_kwargs_json"]["activation_fn"]),
+    }
+    model = load_algorithm("ppo", planted, env, kwargs)
+    assert not marker.exists()
+    assert model.policy.action_net.out_features == env.unwrapped.n_techniques
