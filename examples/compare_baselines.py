@@ -1,4 +1,5 @@
-"""Random, frequency and recommender-greedy defenders on TIE-Forecast-v0: mean hit@10.
+"""Random, frequency and recommender-greedy defenders: mean hit@10, on generated or replayed
+real campaigns (`--env TIE-ForecastReplay-v0`, needs TIE_DATA_DIR).
 
 Run: python examples/compare_baselines.py [--episodes 300] [--env TIE-Forecast-v0]
 """
