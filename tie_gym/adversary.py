@@ -165,12 +165,10 @@ class Adversary:
         order_by_length = np.argsort(-lengths, kind="stable")
         lengths, starts = lengths[order_by_length], starts[order_by_length]
         sequences = np.full((count, int(lengths.max())), -1, dtype=np.int64)
-        used = np.zeros((count, self.n_techniques), dtype=bool)
         fold_in = self._fold_in(count)
         for position, campaign in enumerate(order_by_length):
             given = given_sets[campaign]
             sequences[position, : len(given)] = given
-            used[position, given] = True
         if initial is None:
             fold_in.add(slice(0, count), sequences[:, 0])
         else:
@@ -189,10 +187,9 @@ class Adversary:
             if len(positions) == 0:
                 continue
             chosen = self._sample_next(
-                rng, fold_in.scores(active), used[active], temperature, top_p
+                rng, fold_in.scores(active), sequences[positions, :step], temperature, top_p
             )
             sequences[positions, step] = chosen
-            used[positions, chosen] = True
             fold_in.add(active, chosen)
         campaigns: list[Campaign | None] = [None] * count
         for position, campaign in enumerate(order_by_length):
@@ -232,6 +229,7 @@ class Adversary:
         rng: np.random.Generator,
         scores: np.ndarray,
         used: np.ndarray,
+        # (rows, t) columns each row has already used: zeroed by index, not by a full mask pass
         temperature: float,
         top_p: float,
     ) -> np.ndarray:
@@ -250,7 +248,7 @@ class Adversary:
         np.subtract(logits, top, out=logits)
         weights = np.zeros((len(logits), -(-logits.shape[1] // _BLOCK) * _BLOCK), dtype=np.float32)
         np.exp(logits, out=weights[:, : logits.shape[1]])
-        weights[:, : logits.shape[1]][used] = 0.0
+        weights[np.arange(len(weights))[:, None], used] = 0.0
         if top_p < 1:
             order = np.argsort(-weights, axis=1)
             sorted_weights = np.take_along_axis(weights, order, axis=1)
