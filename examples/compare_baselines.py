@@ -11,19 +11,7 @@ import numpy as np
 
 import tie_gym  # noqa: F401  (registers the environments)
 from agents.baselines import FrequencyAgent, GreedyAgent, RandomAgent
-
-
-def evaluate(env: gym.Env, agent, episodes: int, seed: int) -> float:
-    hits = []
-    for episode in range(episodes):
-        observation, info = env.reset(seed=seed + episode)
-        agent.reset()
-        done = False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
-            hits.append(info["hit"])
-            done = terminated or truncated
-    return float(np.mean(hits))
+from agents.evaluate import run_episodes
 
 
 def main() -> None:
@@ -42,7 +30,8 @@ def main() -> None:
     }
     print(f"{args.env}: mean hit@{base.k if mode == 'scores' else 1} over {args.episodes} episodes")
     for name, agent in agents.items():
-        print(f"  {name:34s} {evaluate(env, agent, args.episodes, args.seed):.3f}")
+        hits = run_episodes(env, agent, args.episodes, args.seed)["hit@k"]
+        print(f"  {name:34s} {np.mean(hits):.3f}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from stable_baselines3.common.env_util import make_vec_env
 
 import tie_gym  # noqa: F401
 from agents.baselines import GreedyAgent
+from agents.evaluate import run_episodes
 from agents.policy import PolicyAgent
 
 timesteps = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
@@ -24,13 +25,5 @@ for name, agent in [
     ("MaskablePPO", PolicyAgent(model, env.unwrapped.n_techniques)),
     ("greedy (TIE)", GreedyAgent(env.unwrapped.adversary.model)),
 ]:
-    hits = []
-    for episode in range(100):
-        observation, info = env.reset(seed=10_000 + episode)
-        agent.reset()
-        done = False
-        while not done:
-            observation, _, terminated, truncated, info = env.step(agent.act(observation, info))
-            hits.append(info["hit"])
-            done = terminated or truncated
+    hits = run_episodes(env, agent, episodes=100, seed=10_000)["hit@k"]
     print(f"{name:14s} hit@10 {np.mean(hits):.3f}")

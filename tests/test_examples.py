@@ -11,7 +11,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.mark.parametrize(
     ("script", "argv"),
-    [("quickstart.py", []), ("compare_baselines.py", ["--episodes", "5"]), ("train_sb3.py", ["512"])],
+    [
+        ("quickstart.py", []),
+        ("compare_baselines.py", ["--episodes", "5"]),
+        ("train_sb3.py", ["512"]),
+    ],
 )
 def test_example_runs(script, argv, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [script, *argv])

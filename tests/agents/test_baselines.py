@@ -3,20 +3,11 @@ import numpy as np
 
 import tie_gym  # noqa: F401
 from agents.baselines import FrequencyAgent, GreedyAgent, RandomAgent
+from agents.evaluate import run_episodes
 
 
 def _hit_rate(agent, env_id="TIE-Forecast-v0", episodes=60):
-    env = gym.make(env_id)
-    hits = []
-    for episode in range(episodes):
-        obs, info = env.reset(seed=episode)
-        agent.reset()
-        done = False
-        while not done:
-            obs, _, terminated, truncated, info = env.step(agent.act(obs, info))
-            hits.append(info["hit"])
-            done = terminated or truncated
-    return np.mean(hits)
+    return np.mean(run_episodes(gym.make(env_id), agent, episodes, seed=0)["hit@k"])
 
 
 def test_greedy_beats_frequency_beats_random():
