@@ -8,7 +8,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ORDERS, Campaign, CampaignStream
+from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Campaign, CampaignStream
+from tie_gym.envs.checks import check_campaign_arguments, check_render_mode, discrete_index
 from tie_gym.envs.forecast import get_adversary
 
 
@@ -72,21 +73,10 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         data_dir: str | None = None,
         render_mode: str | None = None,
     ) -> None:
-        order = order or ("killchain" if campaign == "replay" else "model")
-        if (
-            campaign not in ("generative", "replay")
-            or order not in ORDERS
-            or (campaign == "replay" and order == "model")
-        ):
-            raise ValueError(
-                f"campaign must be generative/replay and order one of {ORDERS} (not 'model' for replay)"
-            )
+        order = check_campaign_arguments(campaign, order, split)
         if budget < 1:
             raise ValueError(f"budget must be ≥ 1, got {budget}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        check_render_mode(render_mode, self.metadata)
         self.adversary = get_adversary(model, data_dir)
         n = self.n_techniques = self.adversary.n_techniques
         self.budget, self.detection_cost, self.catch_bonus = budget, detection_cost, catch_bonus
@@ -149,17 +139,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
             raise gym.error.ResetNeeded("call reset() before step()")
         if self._cursor >= len(self._campaign.techniques):
             raise gym.error.ResetNeeded("the campaign is over: call reset()")
-        if isinstance(action, np.ndarray):
-            if action.size != 1 or not np.isfinite(action).all():
-                raise ValueError(f"action must be one finite index, got {action!r}")
-            action = action.item()
-        if (
-            isinstance(action, float) and not action.is_integer()
-        ) or not 0 <= action <= self.n_techniques:
-            raise ValueError(
-                f"action must be an integer in [0, {self.n_techniques}], got {action!r}"
-            )
-        action = int(action)
+        action = discrete_index(action, self.n_techniques + 1, "action")
         cost = 0.0
         if action < self.n_techniques and self._remaining > 0 and not self._detected[action]:
             self._detected[action] = True

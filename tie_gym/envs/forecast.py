@@ -11,11 +11,11 @@ from gymnasium import spaces
 from tie_gym.adversary import (
     DEFAULT_MODEL,
     DEFAULT_TEMPERATURE,
-    ORDERS,
     Adversary,
     Campaign,
     CampaignStream,
 )
+from tie_gym.envs.checks import check_campaign_arguments, check_render_mode, discrete_index
 from tie_gym.foldin import batch_fold_in
 from tie_gym.render import ansi_step, campaign_grid
 
@@ -142,19 +142,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             raise ValueError(f'action_mode must be "scores" or "guess", got {action_mode!r}')
         if reward not in ("hit", "ndcg"):
             raise ValueError(f'reward must be "hit" or "ndcg", got {reward!r}')
-        if campaign not in ("generative", "replay"):
-            raise ValueError(f'campaign must be "generative" or "replay", got {campaign!r}')
-        order = order or ("killchain" if campaign == "replay" else "model")
-        if order not in ORDERS or (campaign == "replay" and order == "model"):
-            raise ValueError(
-                f"order must be one of {ORDERS} (not 'model' for replay), got {order!r}"
-            )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        if split not in ("test", "train"):
-            raise ValueError(f'split must be "test" (held-out reports) or "train", got {split!r}')
+        order = check_campaign_arguments(campaign, order, split)
+        check_render_mode(render_mode, self.metadata)
         if initial < 1:
             raise ValueError(
                 f"initial must be ≥ 1 (one technique is shown before the first forecast), got {initial}"
@@ -332,17 +321,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             hit = rank <= self.k
             ndcg = float(self._discount[rank - 1]) if hit else 0.0
         else:
-            if isinstance(action, np.ndarray):
-                if action.size != 1 or not np.isfinite(action).all():
-                    raise ValueError(f"guess must be one finite technique index, got {action!r}")
-                action = action.item()
-            if (
-                isinstance(action, float) and not action.is_integer()
-            ) or not 0 <= action < self.n_techniques:
-                raise ValueError(
-                    f"guess must be an integer in [0, {self.n_techniques}), got {action!r}"
-                )
-            action = int(action)
+            action = discrete_index(action, self.n_techniques, "guess")
             forecast = np.array([action])
             hit = action == revealed
             rank = 1 if hit else None

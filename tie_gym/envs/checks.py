@@ -1,0 +1,40 @@
+"""Argument and action checks shared by the environment families, so every env refuses bad
+input with the same clear message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tie_gym.adversary import ORDERS
+
+
+def check_campaign_arguments(campaign: str, order: str | None, split: str) -> str:
+    """Validate the campaign source; returns the order, defaulted to the source's natural one."""
+    if campaign not in ("generative", "replay"):
+        raise ValueError(f'campaign must be "generative" or "replay", got {campaign!r}')
+    order = order or ("killchain" if campaign == "replay" else "model")
+    if order not in ORDERS or (campaign == "replay" and order == "model"):
+        raise ValueError(f"order must be one of {ORDERS} (not 'model' for replay), got {order!r}")
+    if split not in ("test", "train"):
+        raise ValueError(f'split must be "test" (held-out reports) or "train", got {split!r}')
+    return order
+
+
+def check_render_mode(render_mode: str | None, metadata: dict[str, Any]) -> None:
+    if render_mode is not None and render_mode not in metadata["render_modes"]:
+        raise ValueError(
+            f"render_mode must be one of {metadata['render_modes']}, got {render_mode!r}"
+        )
+
+
+def discrete_index(action: Any, size: int, what: str) -> int:
+    """An integer action in [0, size), from an int, an integral float or a one-element array."""
+    if isinstance(action, np.ndarray):
+        if action.size != 1 or not np.isfinite(action).all():
+            raise ValueError(f"{what} must be one finite index, got {action!r}")
+        action = action.item()
+    if (isinstance(action, float) and not action.is_integer()) or not 0 <= action < size:
+        raise ValueError(f"{what} must be an integer in [0, {size}), got {action!r}")
+    return int(action)
