@@ -110,9 +110,25 @@ def evaluate(
     rows = []
     for env_id in envs:
         env = gym.make(env_id, **env_kwargs)
-        for name, members in build_agents(agent_spec, env, seed).items():
+        agents = build_agents(agent_spec, env, seed)
+        # features draw no random numbers: with or without them, a seed gives the same campaigns
+        featured = (
+            gym.make(env_id, **{**env_kwargs, "features": "recommender"})
+            if any(
+                getattr(m, "features", "none") == "recommender"
+                for ms in agents.values()
+                for m in ms
+            )
+            else env
+        )
+        for name, members in agents.items():
             per_member = [
-                run_episodes(env, member, episodes, seed)
+                run_episodes(
+                    featured if getattr(member, "features", "none") == "recommender" else env,
+                    member,
+                    episodes,
+                    seed,
+                )
                 for member in tqdm(members, desc=f"{env_id} {name}", disable=None)
             ]
             row: dict[str, Any] = {

@@ -30,6 +30,20 @@ def algorithm_class(algorithm: str) -> Any:
     return getattr(stable_baselines3, algorithm.upper())
 
 
+def policy_class(algorithm: str, name: str) -> Any:
+    """A policy by its YAML name: SB3's aliases (MlpPolicy) or ours (ResidualPolicy)."""
+    if name == "ResidualPolicy":
+        from agents.residual import residual_policy_class
+
+        return residual_policy_class(algorithm)
+    aliases = algorithm_class(algorithm).policy_aliases
+    if name not in aliases:
+        raise ValueError(
+            f"policy {name!r} unknown for {algorithm}; use one of {sorted(aliases)} or ResidualPolicy"
+        )
+    return aliases[name]
+
+
 def _constant(_: float) -> float:
     return 0.0
 
@@ -50,7 +64,7 @@ def safe_custom_objects(
         "observation_space": env.observation_space,
         "action_space": env.action_space,
         "policy_kwargs": policy_kwargs,
-        "policy_class": algorithm_class(algorithm).policy_aliases[policy],
+        "policy_class": policy_class(algorithm, policy),
     }
     replacements: dict[str, Any] = {}
     for key, value in data.items():
@@ -145,6 +159,9 @@ class PolicyAgent(Agent):
     def __init__(self, model: Any, n_techniques: int, action_mode: str = "scores") -> None:
         super().__init__(n_techniques, action_mode)
         self.model = model
+        width = model.observation_space.shape[0]
+        # a policy trained with the recommender's scores in its observation plays envs that have them
+        self.features = "recommender" if width == 3 * n_techniques + 1 else "none"
 
     @torch.no_grad()
     def preferences(self, observation: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
 
 import tie_gym  # noqa: F401  (registers the environments)
-from agents.policy import ALGORITHMS, algorithm_class
+from agents.policy import ALGORITHMS, algorithm_class, policy_class
 
 log = logging.getLogger("agents.train")
 DEFAULT_HYPERPARAMS = Path(__file__).with_name("hyperparams.yml")
@@ -145,8 +145,9 @@ def train(config: AgentTrainConfig) -> Path:
             vec_env_cls=DummyVecEnv,
         )
     )
-    eval_env = make_vec_env(
-        config.env, n_envs=1, seed=config.seed + 10_000, env_kwargs=config.env_kwargs
+    # same wrapper type as the training env (EvalCallback warns otherwise); its timer is unused
+    eval_env = EnvTimer(
+        make_vec_env(config.env, n_envs=1, seed=config.seed + 10_000, env_kwargs=config.env_kwargs)
     )
     if config.algo == "maskable_ppo":
         from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback as Eval
@@ -168,7 +169,7 @@ def train(config: AgentTrainConfig) -> Path:
         ),
     ]
     model = algorithm_class(config.algo)(
-        policy,
+        policy_class(config.algo, policy),
         venv,
         seed=config.seed,
         device=config.device,

@@ -1,9 +1,10 @@
 """The defender benchmark: train learned agents over several seeds in parallel, then evaluate
 them beside the baselines on the generative and replay environments.
 
-Run: python -m benchmarks.agents [--timesteps 500000] [--seeds 0 1 2] [--jobs 12]
+Run: python -m benchmarks.agents [--suite mlp|residual] [--timesteps 500000] [--seeds 0 1 2] [--jobs 12]
 Each training process uses one CPU thread; `--jobs` of them run at once. Results go to
-benchmarks/results/agents.md (+ .json, comparison.png, learning_curves.png).
+benchmarks/results/agents_<suite>_results.md and agents_<suite>_training.json (plots under
+benchmarks/results/agents_<suite>/).
 """
 
 from __future__ import annotations
@@ -21,16 +22,25 @@ from pathlib import Path
 
 from benchmarks.timing import RESULTS
 
-TRAINING = [
-    ("maskable_ppo", "TIE-ForecastGuess-v0"),
-    ("ppo", "TIE-ForecastGuess-v0"),
-    ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v0"),
-    ("ppo", "TIE-ForecastReplayTrainGuess-v0"),
-]
+SUITES = {
+    # plain MLP policies on the seen-set observation
+    "mlp": [
+        ("maskable_ppo", "TIE-ForecastGuess-v0"),
+        ("ppo", "TIE-ForecastGuess-v0"),
+        ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v0"),
+        ("ppo", "TIE-ForecastReplayTrainGuess-v0"),
+    ],
+    # residual policies over TIE's forecast (agents/residual.py)
+    "residual": [
+        ("maskable_ppo", "TIE-ForecastGuessFeatures-v0"),
+        ("maskable_ppo", "TIE-ForecastReplayTrainGuessFeatures-v0"),
+    ],
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--suite", choices=sorted(SUITES), default="residual")
     parser.add_argument("--timesteps", type=int, default=500_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -46,7 +56,9 @@ def main() -> None:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
-    jobs = list(itertools.product(TRAINING, args.seeds))
+    training = SUITES[args.suite]
+    runs_dir = f"{args.runs}-{args.suite}"
+    jobs = list(itertools.product(training, args.seeds))
 
     def launch(job: tuple[tuple[str, str], int]) -> int:
         (algo, env_id), seed = job
@@ -67,7 +79,7 @@ def main() -> None:
             "--eval-episodes",
             "50",
             "--out",
-            args.runs,
+            runs_dir,
             "--no-progress",
         ]
         if args.time_limit:
@@ -78,11 +90,12 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         codes = list(pool.map(launch, jobs))
     train_wall = time.perf_counter() - start
+    prefix = "residual_" if args.suite == "residual" else ""
     agents = ["random", "frequency", "greedy", "markov"] + [
-        f"{algo}[{'gen' if 'Replay' not in env_id else 'replay-train'}]={args.runs}/{algo}-{env_id}-seed*"
-        for algo, env_id in TRAINING
+        f"{prefix}{algo}[{'gen' if 'Replay' not in env_id else 'replay-train'}]={runs_dir}/{algo}-{env_id}-seed*"
+        for algo, env_id in training
     ]
-    out = RESULTS / "agents"
+    out = RESULTS / f"agents_{args.suite}"
     subprocess.run(
         [
             sys.executable,
@@ -98,7 +111,7 @@ def main() -> None:
         env=env,
         check=True,
     )
-    runs = {p.parent.name: json.loads(p.read_text()) for p in Path(args.runs).glob("*/run.json")}
+    runs = {p.parent.name: json.loads(p.read_text()) for p in Path(runs_dir).glob("*/run.json")}
     summary = {
         "train_wall_seconds": round(train_wall, 1),
         "exit_codes": codes,
@@ -109,7 +122,7 @@ def main() -> None:
     }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     for name in ("results.md", "training.json"):
-        shutil.copy(out / name, RESULTS / f"agents_{name}")
+        shutil.copy(out / name, RESULTS / f"agents_{args.suite}_{name}")
     print((out / "results.md").read_text())
     print(json.dumps(summary, indent=2))
 

@@ -21,6 +21,8 @@ import numpy as np
 from recommenders.artifacts import load_model
 from recommenders.errors import DataError
 from recommenders.models import Recommender
+from recommenders.models.ease import EASE
+from tie_gym.additive_sampler import BLOCK, LOGIT_LIMIT, sample_campaigns
 from tie_gym.foldin import BatchFoldIn, batch_fold_in
 
 Order = Literal["model", "killchain", "random"]
@@ -46,9 +48,6 @@ class Campaign:
     """"generated" or the replayed report's ID."""
 
 
-_BLOCK = 32
-
-
 def _inverse_cdf_draw(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     """One index per row with probability ∝ weights, by a two-level inverse CDF.
 
@@ -56,18 +55,18 @@ def _inverse_cdf_draw(rng: np.random.Generator, weights: np.ndarray) -> np.ndarr
     we pick a block from the block totals, then an index inside it (one uniform draw per row).
     """
     rows, width = weights.shape
-    padded_width = -(-width // _BLOCK) * _BLOCK
+    padded_width = -(-width // BLOCK) * BLOCK
     if padded_width != width:
         weights = np.pad(weights, ((0, 0), (0, padded_width - width)))
-    blocks = weights.reshape(rows, -1, _BLOCK)
+    blocks = weights.reshape(rows, -1, BLOCK)
     block_cdf = np.cumsum(blocks.sum(axis=2), axis=1)
     target = rng.random(rows, dtype=np.float32) * block_cdf[:, -1]
     block = np.minimum((block_cdf <= target[:, None]).sum(axis=1), block_cdf.shape[1] - 1)
     before = np.where(block > 0, block_cdf[np.arange(rows), block - 1], 0.0)
     inner_cdf = np.cumsum(blocks[np.arange(rows), block], axis=1)
-    inner = np.minimum((inner_cdf <= (target - before)[:, None]).sum(axis=1), _BLOCK - 1)
+    inner = np.minimum((inner_cdf <= (target - before)[:, None]).sum(axis=1), BLOCK - 1)
     # float rounding can land on a zero-weight slot at a block's end: step back to a live one
-    index = block * _BLOCK + inner
+    index = block * BLOCK + inner
     dead = weights[np.arange(rows), index] <= 0
     if dead.any():
         index[dead] = np.argmax(weights[dead], axis=1)
@@ -102,6 +101,7 @@ class Adversary:
         sizes[:2] = 0.0  # a campaign needs one technique to show and one to forecast
         self.size_probabilities = sizes / sizes.sum()
         self._fold_ins: dict[int, BatchFoldIn] = {}
+        self._additive: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
 
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, data_dir: str | None = None) -> Adversary:
@@ -151,6 +151,14 @@ class Adversary:
             raise ValueError(
                 f"temperature must be > 0 and top_p in (0, 1], got {temperature}, {top_p}"
             )
+        if initial is None and top_p == 1 and self._additive_tables(temperature) is not None:
+            sequences, lengths = self.generate_block(
+                rng, count, temperature, top_p, order, max_length
+            )
+            return [
+                Campaign(sequence[:length].copy(), "generated")
+                for sequence, length in zip(sequences, lengths, strict=True)
+            ]
         lengths = self.sample_lengths(rng, count, max_length)
         if initial is None:
             starts = np.ones(count, dtype=np.int64)
@@ -199,6 +207,57 @@ class Adversary:
             )
         return campaigns  # type: ignore[return-value]
 
+    def _additive_tables(
+        self, temperature: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """exp(c · B) padded to whole blocks, B's constant rows and the popularity fallback's
+        weights, for the compiled sampler; None when the model is not additive (or its scores are
+        too extreme for multiplicative weights), and the NumPy sampler runs instead."""
+        if temperature in self._additive:
+            return self._additive[temperature]
+        tables = None
+        if isinstance(self.model, EASE):
+            scale = 1.0 / (self.score_scale * temperature)
+            logits = scale * np.asarray(self.model.weights, dtype=np.float64)
+            if np.abs(logits).max() < LOGIT_LIMIT:
+                n = self.n_techniques
+                padded = -(-n // BLOCK) * BLOCK
+                exp_weights = np.zeros((n, padded))
+                exp_weights[:, :n] = np.exp(logits)
+                flat_rows = (logits.max(axis=1) - logits.min(axis=1)) <= 1e-9
+                popularity = np.zeros(padded)
+                popularity[:n] = np.exp(
+                    (self._popularity_logits - self._popularity_logits.max()) / temperature
+                )
+                tables = (exp_weights, flat_rows, popularity)
+        self._additive[temperature] = tables
+        return tables
+
+    def generate_block(
+        self,
+        rng: np.random.Generator,
+        count: int,
+        temperature: float = DEFAULT_TEMPERATURE,
+        top_p: float = 1.0,
+        order: Order = "model",
+        max_length: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`generate` as arrays: (count, width) technique columns padded with -1, and lengths.
+        Vector envs copy these rows directly, with no per-campaign Python objects."""
+        tables = self._additive_tables(temperature) if top_p == 1 and temperature > 0 else None
+        if tables is None:
+            return pack_campaigns(
+                self.generate(rng, count, temperature, top_p, order, max_length=max_length)
+            )
+        lengths = self.sample_lengths(rng, count, max_length)
+        starts = self._draw(rng, self._popularity_cdf, count)
+        uniforms = rng.random((count, int(lengths.max())))
+        sequences = sample_campaigns(*tables, starts, lengths, uniforms)
+        if order != "model":
+            for sequence, length in zip(sequences, lengths, strict=True):
+                sequence[:length] = self.arrange(rng, sequence[:length], order, keep_first=1)
+        return sequences, lengths
+
     def _fold_in(self, count: int) -> BatchFoldIn:
         """A reset fold-in state for `count` campaigns, reused between calls (no per-reset setup)."""
         fold_in = self._fold_ins.get(count)
@@ -246,7 +305,7 @@ class Adversary:
             logits[flat] = self._popularity_logits / temperature
             top[flat] = self._popularity_logits.max() / temperature
         np.subtract(logits, top, out=logits)
-        weights = np.zeros((len(logits), -(-logits.shape[1] // _BLOCK) * _BLOCK), dtype=np.float32)
+        weights = np.zeros((len(logits), -(-logits.shape[1] // BLOCK) * BLOCK), dtype=np.float32)
         np.exp(logits, out=weights[:, : logits.shape[1]])
         weights[np.arange(len(weights))[:, None], used] = 0.0
         if top_p < 1:
@@ -376,24 +435,52 @@ class CampaignStream:
             max_length,
         )
         self.batch = batch
-        self._pending: list[Campaign] = []
+        self._sequences = np.zeros((0, 1), dtype=np.int64)
+        self._lengths = np.zeros(0, dtype=np.int64)
+        self._offset = 0
 
     def clear(self) -> None:
-        self._pending.clear()
+        self._sequences, self._lengths, self._offset = self._sequences[:0], self._lengths[:0], 0
 
     def take(self, rng: np.random.Generator, count: int = 1) -> list[Campaign]:
         if self.campaign == "replay":
             return [self.adversary.replay(rng, self.order, self.split) for _ in range(count)]
-        while len(self._pending) < count:
-            self._pending.extend(
-                self.adversary.generate(
-                    rng,
-                    max(self.batch, count),
-                    self.temperature,
-                    self.top_p,
-                    self.order,
-                    max_length=self.max_length,
-                )
+        sequences, lengths = self.take_block(rng, count)
+        return [
+            Campaign(sequence[:length].copy(), "generated")
+            for sequence, length in zip(sequences, lengths, strict=True)
+        ]
+
+    def take_block(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next `count` campaigns as (count, width) columns padded with -1, and lengths."""
+        if self.campaign == "replay":
+            return pack_campaigns(self.take(rng, count))
+        if len(self._lengths) - self._offset < count:
+            fresh, fresh_lengths = self.adversary.generate_block(
+                rng,
+                max(self.batch, count),
+                self.temperature,
+                self.top_p,
+                self.order,
+                self.max_length,
             )
-        taken, self._pending = self._pending[:count], self._pending[count:]
-        return taken
+            rest = self._sequences[self._offset :]
+            width = max(rest.shape[1], fresh.shape[1])
+            merged = np.full((len(rest) + len(fresh), width), -1, dtype=np.int64)
+            merged[: len(rest), : rest.shape[1]] = rest
+            merged[len(rest) :, : fresh.shape[1]] = fresh
+            self._sequences = merged
+            self._lengths = np.concatenate([self._lengths[self._offset :], fresh_lengths])
+            self._offset = 0
+        taken = slice(self._offset, self._offset + count)
+        self._offset += count
+        return self._sequences[taken], self._lengths[taken]
+
+
+def pack_campaigns(campaigns: list[Campaign]) -> tuple[np.ndarray, np.ndarray]:
+    """Campaigns as (count, longest) technique columns padded with -1, and their lengths."""
+    lengths = np.array([len(c.techniques) for c in campaigns], dtype=np.int64)
+    sequences = np.full((len(campaigns), int(lengths.max())), -1, dtype=np.int64)
+    for row, campaign in enumerate(campaigns):
+        sequences[row, : len(campaign.techniques)] = campaign.techniques
+    return sequences, lengths

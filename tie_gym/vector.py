@@ -18,6 +18,7 @@ from gymnasium.vector.utils import batch_space
 
 from tie_gym.adversary import DEFAULT_MODEL, CampaignStream
 from tie_gym.envs.forecast import ForecastEnv
+from tie_gym.ranking import NOT_FINITE, forecast_ranks, numeric_scores
 
 
 class ForecastVectorEnv(VectorEnv):
@@ -82,17 +83,16 @@ class ForecastVectorEnv(VectorEnv):
     def _start(self, rows: np.ndarray) -> None:
         """Give these envs fresh campaigns and their first observation."""
         n = self.n_techniques
-        for row, campaign in zip(rows, self._stream.take(self.np_random, len(rows)), strict=True):
-            length = len(campaign.techniques)
-            self._sequences[row, :length] = campaign.techniques
-            self._lengths[row] = length
-            self._cursor[row] = min(self._template.initial, length - 1)
+        sequences, lengths = self._stream.take_block(self.np_random, len(rows))
+        self._sequences[rows, : sequences.shape[1]] = sequences
+        self._lengths[rows] = lengths
+        cursor = self._cursor[rows] = np.minimum(self._template.initial, lengths - 1)
         self._steps[rows] = 0
         self._seen[rows] = False
         self._obs[rows] = 0.0
-        shown = np.arange(n)[None, :] < self._cursor[rows, None]
-        seen_rows, seen_slots = np.nonzero(shown)
-        self._seen[rows[seen_rows], self._sequences[rows[seen_rows], seen_slots]] = True
+        for slot in range(int(cursor.max())):  # the shown prefix: usually one technique
+            showing = rows[cursor > slot]
+            self._seen[showing, self._sequences[showing, slot]] = True
         self._obs[rows, :n] = self._seen[rows]
         last = self._sequences[rows, self._cursor[rows] - 1]
         self._obs[rows, n + last] = 1.0
@@ -123,19 +123,18 @@ class ForecastVectorEnv(VectorEnv):
         n, rows = self.n_techniques, self._rows
         actions = np.asarray(actions)
         stepping = ~self._needs_reset
-        revealed = self._sequences[rows, np.minimum(self._cursor, n - 1)]
+        # envs waiting for their autoreset point past their campaign (at -1 padding): clamp
+        revealed = np.maximum(self._sequences[rows, np.minimum(self._cursor, n - 1)], 0)
         if self._template.action_mode == "scores":
             if actions.shape != (self.num_envs, n):
                 raise ValueError(
                     f"actions must have shape ({self.num_envs}, {n}), got {actions.shape}"
                 )
-            if not np.isfinite(actions).all():
+            rank = forecast_ranks(numeric_scores(actions), self._seen, revealed)
+            if np.any(rank == NOT_FINITE):
                 raise ValueError(
                     "actions contain NaN or infinite scores; send finite values in [-1, 1]"
                 )
-            masked = np.where(self._seen, -np.inf, actions)
-            target = masked[rows, revealed]
-            rank = 1 + np.count_nonzero(masked > target[:, None], axis=1)
         else:
             if (
                 actions.shape != (self.num_envs,)

@@ -17,6 +17,7 @@ from tie_gym.adversary import (
 )
 from tie_gym.envs.checks import check_campaign_arguments, check_render_mode, discrete_index
 from tie_gym.foldin import batch_fold_in
+from tie_gym.ranking import NOT_FINITE, forecast_rank, numeric_scores
 from tie_gym.render import ansi_step, campaign_grid
 
 ActionMode = Literal["scores", "guess"]
@@ -305,19 +306,17 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             raise gym.error.ResetNeeded("the campaign is over: call reset()")
         revealed = int(self._campaign.techniques[self._cursor])
         if self.action_mode == "scores":
-            scores = np.asarray(action)
+            scores = numeric_scores(action)
             if scores.shape != (self.n_techniques,):
                 raise ValueError(
                     f"action must have shape ({self.n_techniques},), got {scores.shape}"
                 )
-            if not np.isfinite(scores).all():
+            rank = forecast_rank(scores, self._seen, revealed)
+            if rank == NOT_FINITE:
                 raise ValueError(
                     "action contains NaN or infinite scores; send finite values in [-1, 1]"
                 )
-            unseen_scores = np.where(self._seen, -np.inf, scores)
-            # rank = 1 + unseen techniques scored strictly higher (ties go to the defender)
-            rank = 1 + int(np.count_nonzero(unseen_scores > unseen_scores[revealed]))
-            forecast = unseen_scores  # the top-k list is only built when rendered
+            forecast = scores.copy()  # the top-k list is only built when asked for
             hit = rank <= self.k
             ndcg = float(self._discount[rank - 1]) if hit else 0.0
         else:
@@ -349,7 +348,10 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         """Technique columns of the last forecast, best first (top-k, or the single guess)."""
         if self._last_forecast is None or len(self._last_forecast) == 1:
             return self._last_forecast
-        scores = self._last_forecast
+        # the forecast was made before the last reveal: that technique was still a candidate
+        seen_then = self._seen.copy()
+        seen_then[self._campaign.techniques[self._cursor - 1]] = False  # type: ignore[union-attr]
+        scores = np.where(seen_then, -np.inf, self._last_forecast)
         top = np.argpartition(scores, self.n_techniques - self.k)[-self.k :]
         return top[np.argsort(-scores[top], kind="stable")]
 

@@ -1,0 +1,85 @@
+"""The generative adversary's draws match the softmax it documents, on both samplers."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from recommenders.models.ease import EASE
+from tie_gym.adversary import Adversary
+
+N, LENGTH, TEMPERATURE = 6, 3, 2.0
+
+
+def _adversary() -> Adversary:
+    rng = np.random.default_rng(7)
+    weights = rng.normal(size=(N, N)).astype(np.float32)
+    np.fill_diagonal(weights, 0.0)
+    weights[5] = 0.0  # a technique that never co-occurred: its scores carry no signal
+    model = EASE()
+    model.weights, model.n_items = weights, N
+    manifest = {
+        "technique_ids": [f"T10{i:02d}" for i in range(N)],
+        "corpus_stats": {
+            "technique_report_counts": [5, 1, 2, 3, 1, 4],
+            "report_size_counts": [0] * LENGTH + [1],  # every campaign has LENGTH techniques
+        },
+    }
+    return Adversary(model, manifest)
+
+
+def _exact(adversary: Adversary) -> dict[tuple[int, ...], float]:
+    """P(sequence) by enumeration: popularity start, then softmax(c·Σ B[seen]) over unused, or
+    popularity while every seen row of B is constant."""
+    weights = adversary.model.weights.astype(np.float64)  # type: ignore[attr-defined]
+    c = 1.0 / (adversary.score_scale * TEMPERATURE)
+    popularity = np.exp(adversary._popularity_logits.astype(np.float64) / TEMPERATURE)
+    exact = {}
+    for sequence in itertools.permutations(range(N), LENGTH):
+        p = adversary.popularity[sequence[0]]
+        for step in range(1, LENGTH):
+            seen = list(sequence[:step])
+            scores = weights[seen].sum(axis=0)
+            flat = np.ptp(scores) * c <= 1e-9
+            odds = popularity.copy() if flat else np.exp(c * (scores - scores.max()))
+            odds[seen] = 0.0
+            p *= odds[sequence[step]] / odds.sum()
+        exact[sequence] = p
+    return exact
+
+
+@pytest.mark.parametrize("sampler", ["compiled", "numpy"])
+def test_generated_campaigns_follow_the_softmax(sampler):
+    adversary = _adversary()
+    if sampler == "numpy":
+        adversary._additive[TEMPERATURE] = None  # not additive: the NumPy path runs
+    else:
+        assert adversary._additive_tables(TEMPERATURE) is not None
+    rng = np.random.default_rng(0)
+    draws = 40_000
+    campaigns = adversary.generate(rng, draws, temperature=TEMPERATURE)
+    counts: dict[tuple[int, ...], int] = {}
+    for campaign in campaigns:
+        key = tuple(int(t) for t in campaign.techniques)
+        assert len(set(key)) == LENGTH  # never a technique twice
+        counts[key] = counts.get(key, 0) + 1
+    exact = _exact(adversary)
+    assert set(counts) <= set(exact)
+    chi_square = sum(
+        (counts.get(key, 0) - draws * p) ** 2 / (draws * p) for key, p in exact.items()
+    )
+    degrees = len(exact) - 1  # 119: mean 119, sd ≈ 15.4
+    assert chi_square < degrees + 5 * np.sqrt(2 * degrees)
+    # the flat start (technique 5) falls back to popularity, not to a uniform draw
+    after_flat = [k[1] for k in counts for _ in range(counts[k]) if k[0] == 5]
+    assert np.bincount(after_flat, minlength=N).argmax() == 0  # the most popular technique
+
+
+def test_compiled_sampler_is_seeded():
+    first = _adversary().generate(np.random.default_rng(3), 50, temperature=TEMPERATURE)
+    again = _adversary().generate(np.random.default_rng(3), 50, temperature=TEMPERATURE)
+    assert all(
+        np.array_equal(a.techniques, b.techniques) for a, b in zip(first, again, strict=True)
+    )
