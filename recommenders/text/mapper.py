@@ -85,6 +85,9 @@ class TextMapper:
 
     Args:
         threshold: a technique is reported when some sentence gives it at least this probability.
+        unsupported_threshold: the same for techniques without report-level annotations in
+            training (`supported_labels`): their only text is ATT&CK's description or a few
+            TRAM1 sentences, so their confidences are less reliable and need a higher bar.
         regularization_c: inverse L2 strength of each per-technique logistic regression.
         max_features: vocabulary size (word 1–2-grams, sublinear TF, L2-normalised TF-IDF).
     """
@@ -95,8 +98,13 @@ class TextMapper:
         regularization_c: float = 4.0,
         max_features: int = 60_000,
         prune: float = 0.01,
+        unsupported_threshold: float | None = None,
     ) -> None:
         self.threshold = threshold
+        self.unsupported_threshold = (
+            threshold if unsupported_threshold is None else unsupported_threshold
+        )
+        self.supported_labels: set[str] = set()
         self.regularization_c = regularization_c
         self.max_features = max_features
         self.prune = prune
@@ -110,7 +118,11 @@ class TextMapper:
 
     # -- training -------------------------------------------------------------------------
 
-    def fit(self, sentences: list[Sentence]) -> TextMapper:
+    def fit(
+        self, sentences: list[Sentence], supported_labels: set[str] | None = None
+    ) -> TextMapper:
+        """Fit on labelled sentences; `supported_labels` (default: all) are the techniques with
+        report-level annotations, held to `threshold` rather than `unsupported_threshold`."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
@@ -136,6 +148,11 @@ class TextMapper:
         )
         classifier.fit(features, targets)
         self.labels = [str(label) for label in binarizer.classes_]
+        self.supported_labels = (
+            set(self.labels)
+            if supported_labels is None
+            else set(supported_labels) & set(self.labels)
+        )
         self.vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
         self.idf = vectorizer.idf_.astype(np.float32)
         dense = np.vstack([e.coef_.ravel() for e in classifier.estimators_]).astype(np.float32)
@@ -190,23 +207,45 @@ class TextMapper:
             if contributions[i] > 0
         ]  # type: ignore[index]
 
+    def thresholds(
+        self, threshold: float | None = None, unsupported_threshold: float | None = None
+    ) -> np.ndarray:
+        """Per-technique reporting bars: `threshold` for supported techniques, the unsupported
+        bar (by default the higher of the two) for the rest."""
+        threshold = self.threshold if threshold is None else threshold
+        if unsupported_threshold is None:
+            unsupported_threshold = max(threshold, self.unsupported_threshold)
+        return np.array(
+            [
+                threshold if label in self.supported_labels else unsupported_threshold
+                for label in self.labels
+            ]
+        )
+
     def map_text(
-        self, text: str | bytes, threshold: float | None = None, evidence_per_technique: int = 3
+        self,
+        text: str | bytes,
+        threshold: float | None = None,
+        evidence_per_technique: int = 3,
+        unsupported_threshold: float | None = None,
     ) -> DocumentMapping:
-        """Techniques found in a document, with their best evidence sentences and the IoCs."""
+        """Techniques found in a document, with their best evidence sentences and the IoCs.
+
+        A threshold given here replaces the model's for supported techniques; unsupported ones
+        keep the higher of the two bars unless `unsupported_threshold` is given."""
         if isinstance(text, bytes):
             text = text.decode("utf-8", errors="replace")  # undecodable bytes become U+FFFD
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(
                 f"text has {len(text):,} characters, more than {MAX_TEXT_CHARS:,}; split it into sections and map each"
             )
-        threshold = self.threshold if threshold is None else threshold
+        bars = self.thresholds(threshold, unsupported_threshold)
         sentences = [s for s in split_sentences(text) if any(c.isalpha() for c in s)]
         hits: dict[str, TechniqueHit] = {}
         if sentences:
             probabilities = self.predict_proba(sentences)
             best = probabilities.max(axis=0)
-            for column in np.flatnonzero(best >= threshold):
+            for column in np.flatnonzero(best >= bars):
                 technique = self.labels[column]
                 order = np.argsort(-probabilities[:, column])[:evidence_per_technique]
                 evidence = [
@@ -216,7 +255,7 @@ class TextMapper:
                         self.explain(sentences[i], technique),
                     )
                     for i in order
-                    if probabilities[i, column] >= threshold
+                    if probabilities[i, column] >= bars[column]
                 ]
                 hits[technique] = TechniqueHit(technique, float(best[column]), evidence)
         known = set(self.labels)
@@ -253,6 +292,8 @@ class TextMapper:
                 "kind": "text-mapper",
                 "labels": self.labels,
                 "threshold": self.threshold,
+                "unsupported_threshold": self.unsupported_threshold,
+                "supported_labels": sorted(self.supported_labels),
                 "regularization_c": self.regularization_c,
                 "max_features": self.max_features,
                 "prune": self.prune,
@@ -291,8 +332,10 @@ class TextMapper:
             manifest["regularization_c"],
             manifest["max_features"],
             manifest["prune"],
+            manifest.get("unsupported_threshold"),
         )
         mapper.labels = list(manifest["labels"])
+        mapper.supported_labels = set(manifest.get("supported_labels", mapper.labels))
         mapper.vocabulary = read_json(directory / "vocabulary.json")
         mapper.idf, mapper.bias = arrays["idf"], arrays["bias"]
         try:

@@ -2,7 +2,8 @@
 
 Protocol (no report in both train and test): TRAM2's reports (`multi_label.json`, by `doc_title`)
 are split with a seed into 120 train / 31 test, as in the published anchors; 20 of the train
-reports pick the decision threshold (best document micro-F1 on them); the model is then refit on
+reports pick the two decision thresholds (best document micro-F1 on them: one for techniques with
+report-level annotations in the training reports, one for the rest); the model is then refit on
 all train reports and scored once on the test reports, per document and per sentence. Single-label
 and bootstrap TRAM sentences and ATT&CK descriptions always train (TRAM text that also occurs in a
 test report is removed). The saved model is finally refit on everything.
@@ -28,6 +29,13 @@ from recommenders.text.mapper import TextMapper
 
 log = logging.getLogger("recommenders.text.train")
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
+# bars for techniques without report-level annotations (kept below 1: they stay reportable)
+UNSUPPORTED_THRESHOLDS = (0.5, 0.7, 0.9)
+
+
+def supported_labels(corpus: TextCorpus, documents: set[str]) -> set[str]:
+    """Techniques annotated in these TRAM2 reports: the ones with report-level supervision."""
+    return {t for s in corpus.tram_multi if s.document in documents for t in s.labels}
 
 
 def _training_sentences(
@@ -55,14 +63,21 @@ def _document(corpus: TextCorpus, title: str) -> tuple[str, set[str]]:
 
 
 def document_scores(
-    mapper: TextMapper, corpus: TextCorpus, titles: list[str], threshold: float
+    mapper: TextMapper,
+    corpus: TextCorpus,
+    titles: list[str],
+    threshold: float,
+    unsupported_threshold: float | None = None,
 ) -> dict[str, float]:
     """Micro precision/recall/F1 over (document, technique) pairs, and the mean per-document F1."""
     tp = fp = fn = 0
     per_document = []
     for title in titles:
         text, truth = _document(corpus, title)
-        predicted = set(mapper.map_text(text, threshold=threshold).technique_ids())
+        mapping = mapper.map_text(
+            text, threshold=threshold, unsupported_threshold=unsupported_threshold
+        )
+        predicted = set(mapping.technique_ids())
         hits = len(predicted & truth)
         tp, fp, fn = tp + hits, fp + len(predicted - truth), fn + len(truth - predicted)
         if truth or predicted:
@@ -80,15 +95,16 @@ def document_scores(
 
 
 def sentence_scores(
-    mapper: TextMapper, corpus: TextCorpus, titles: set[str], threshold: float
+    mapper: TextMapper, corpus: TextCorpus, titles: set[str], bars: np.ndarray
 ) -> dict[str, float]:
-    """Micro precision/recall/F1 over (sentence, technique) pairs of the given reports."""
+    """Micro precision/recall/F1 over (sentence, technique) pairs of the given reports, with
+    per-technique reporting bars (`TextMapper.thresholds`)."""
     sentences = [s for s in corpus.tram_multi if s.document in titles]
     probabilities = mapper.predict_proba([s.text for s in sentences])
     column = {t: j for j, t in enumerate(mapper.labels)}
     tp = fp = fn = 0
     for row, sentence in enumerate(sentences):
-        predicted = {mapper.labels[j] for j in np.flatnonzero(probabilities[row] >= threshold)}
+        predicted = {mapper.labels[j] for j in np.flatnonzero(probabilities[row] >= bars)}
         truth = set(sentence.labels)
         tp += len(predicted & truth)
         fp += len(predicted - truth)
@@ -135,7 +151,8 @@ def summary_markdown(metrics: dict[str, Any]) -> str:
             "# Text mapper: TRAM2 report-level evaluation",
             "",
             f"Split: {protocol['train_reports']} train / {protocol['test_reports']} test reports (seed {protocol['seed']}), "
-            f"threshold {protocol['threshold']} chosen on {protocol['validation_reports']} train reports, "
+            f"thresholds {protocol['threshold']} ({protocol.get('supported_labels', '?')} techniques annotated in train reports) / "
+            f"{protocol.get('unsupported_threshold', protocol['threshold'])} (the rest) chosen on {protocol['validation_reports']} train reports, "
             f"C = {protocol.get('regularization_c')}.",
             "",
             "| level | precision | recall | F1 (micro) | F1 (macro over reports) |",
@@ -174,19 +191,23 @@ def run(
         "fit for threshold selection on %d reports (%d validation)", len(fit_docs), len(validation)
     )
     selector = TextMapper(regularization_c=regularization_c).fit(
-        _training_sentences(corpus, set(fit_docs), val_texts)
+        _training_sentences(corpus, set(fit_docs), val_texts),
+        supported_labels(corpus, set(fit_docs)),
     )
-    sweep = {t: document_scores(selector, corpus, validation, t)["micro_f1"] for t in THRESHOLDS}
-    threshold = max(sweep, key=sweep.get)  # type: ignore[arg-type]
+    pairs = [(t, u) for t in THRESHOLDS for u in (t, *UNSUPPORTED_THRESHOLDS) if u >= t]
+    sweep = {
+        pair: document_scores(selector, corpus, validation, *pair)["micro_f1"] for pair in pairs
+    }
+    threshold, unsupported = max(sweep, key=sweep.get)  # type: ignore[arg-type]
     log.info(
-        "validation micro-F1 by threshold: %s → %.2f",
-        {k: round(v, 3) for k, v in sweep.items()},
-        threshold,
+        "validation micro-F1, best by (threshold, unsupported threshold): %s → %s",
+        sorted(((round(v, 3), k) for k, v in sweep.items()), reverse=True)[:5],
+        (threshold, unsupported),
     )
 
     log.info("refit on all %d train reports, test on %d", len(train), len(test))
-    mapper = TextMapper(threshold=threshold, regularization_c=regularization_c).fit(
-        _training_sentences(corpus, set(train), test_texts)
+    mapper = TextMapper(threshold, regularization_c, unsupported_threshold=unsupported).fit(
+        _training_sentences(corpus, set(train), test_texts), supported_labels(corpus, set(train))
     )
     metrics = {
         "protocol": {
@@ -196,10 +217,12 @@ def run(
             "test_reports": len(test),
             "validation_reports": len(validation),
             "threshold": threshold,
-            "threshold_sweep": sweep,
+            "unsupported_threshold": unsupported,
+            "supported_labels": len(mapper.supported_labels),
+            "threshold_sweep": {f"{t}/{u}": f1 for (t, u), f1 in sweep.items()},
         },
-        "document": document_scores(mapper, corpus, test, threshold),
-        "sentence": sentence_scores(mapper, corpus, set(test), threshold),
+        "document": document_scores(mapper, corpus, test, threshold, unsupported),
+        "sentence": sentence_scores(mapper, corpus, set(test), mapper.thresholds()),
         "latency": latency(mapper, corpus),
         "test_reports": test,
     }
@@ -210,8 +233,9 @@ def run(
         metrics["latency"],
     )
 
-    final = TextMapper(threshold=threshold, regularization_c=regularization_c).fit(
-        corpus.tram_multi + corpus.tram_single + corpus.bootstrap + corpus.attack
+    final = TextMapper(threshold, regularization_c, unsupported_threshold=unsupported).fit(
+        corpus.tram_multi + corpus.tram_single + corpus.bootstrap + corpus.attack,
+        supported_labels(corpus, set(documents)),
     )
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_dir = Path(out) / stamp

@@ -129,3 +129,19 @@ def test_pruning_keeps_predictions(training_sentences):
     ]
     assert pruned.weights.nnz < full.weights.nnz
     np.testing.assert_allclose(pruned.predict_proba(texts), full.predict_proba(texts), atol=0.05)
+
+
+def test_unsupported_techniques_need_the_higher_bar_and_it_is_saved(training_sentences, tmp_path):
+    text = "The operators ran mimikatz against lsass. Later a schtasks job kept them in."
+    loose = TextMapper(threshold=0.5).fit(training_sentences, supported_labels={"T1053.005"})
+    assert set(loose.map_text(text).technique_ids()) == {"T1003.001", "T1053.005"}
+    probability = loose.predict_proba(text.split(". ")[:1])[0][loose.labels.index("T1003.001")]
+    bar = (1.0 + float(probability)) / 2  # above the unsupported technique's confidence
+    strict = TextMapper(threshold=0.5, unsupported_threshold=bar).fit(
+        training_sentences, supported_labels={"T1053.005"}
+    )
+    assert strict.map_text(text).technique_ids() == ["T1053.005"]
+    assert "T1003.001" in strict.map_text(text, unsupported_threshold=0.5).technique_ids()
+    reloaded = TextMapper.load(strict.save(tmp_path / "m"))
+    assert reloaded.supported_labels == {"T1053.005"} and reloaded.unsupported_threshold == bar
+    assert reloaded.map_text(text).technique_ids() == ["T1053.005"]
