@@ -88,6 +88,9 @@ class TextMapper:
         unsupported_threshold: the same for techniques without report-level annotations in
             training (`supported_labels`): their only text is ATT&CK's description or a few
             TRAM1 sentences, so their confidences are less reliable and need a higher bar.
+        report_mentions: also report technique IDs written in the text (confidence 1). Reports
+            often list IDs in tables or appendices that annotators did not label, so the
+            benchmark protocol chooses this on validation reports.
         regularization_c: inverse L2 strength of each per-technique logistic regression.
         max_features: vocabulary size (word 1–2-grams, sublinear TF, L2-normalised TF-IDF).
     """
@@ -99,8 +102,10 @@ class TextMapper:
         max_features: int = 60_000,
         prune: float = 0.01,
         unsupported_threshold: float | None = None,
+        report_mentions: bool = True,
     ) -> None:
         self.threshold = threshold
+        self.report_mentions = report_mentions
         self.unsupported_threshold = (
             threshold if unsupported_threshold is None else unsupported_threshold
         )
@@ -228,6 +233,7 @@ class TextMapper:
         threshold: float | None = None,
         evidence_per_technique: int = 3,
         unsupported_threshold: float | None = None,
+        report_mentions: bool | None = None,
     ) -> DocumentMapping:
         """Techniques found in a document, with their best evidence sentences and the IoCs.
 
@@ -259,7 +265,8 @@ class TextMapper:
                 ]
                 hits[technique] = TechniqueHit(technique, float(best[column]), evidence)
         known = set(self.labels)
-        for technique in mentioned_techniques(text):
+        mentions = self.report_mentions if report_mentions is None else report_mentions
+        for technique in mentioned_techniques(text) if mentions else []:
             if technique in known or re.fullmatch(r"T\d{4}(\.\d{3})?", technique):
                 hit = hits.setdefault(technique, TechniqueHit(technique, 1.0))
                 hit.explicit, hit.confidence = True, 1.0
@@ -294,6 +301,7 @@ class TextMapper:
                 "threshold": self.threshold,
                 "unsupported_threshold": self.unsupported_threshold,
                 "supported_labels": sorted(self.supported_labels),
+                "report_mentions": self.report_mentions,
                 "regularization_c": self.regularization_c,
                 "max_features": self.max_features,
                 "prune": self.prune,
@@ -333,6 +341,7 @@ class TextMapper:
             manifest["max_features"],
             manifest["prune"],
             manifest.get("unsupported_threshold"),
+            bool(manifest.get("report_mentions", True)),
         )
         mapper.labels = list(manifest["labels"])
         mapper.supported_labels = set(manifest.get("supported_labels", mapper.labels))

@@ -3,7 +3,8 @@
 Protocol (no report in both train and test): TRAM2's reports (`multi_label.json`, by `doc_title`)
 are split with a seed into 120 train / 31 test, as in the published anchors; 20 of the train
 reports pick the two decision thresholds (best document micro-F1 on them: one for techniques with
-report-level annotations in the training reports, one for the rest); the model is then refit on
+report-level annotations in the training reports, one for the rest) and whether technique IDs
+written in the text are reported; the model is then refit on
 all train reports and scored once on the test reports, per document and per sentence. Single-label
 and bootstrap TRAM sentences and ATT&CK descriptions always train (TRAM text that also occurs in a
 test report is removed). The saved model is finally refit on everything.
@@ -68,6 +69,7 @@ def document_scores(
     titles: list[str],
     threshold: float,
     unsupported_threshold: float | None = None,
+    report_mentions: bool | None = None,
 ) -> dict[str, float]:
     """Micro precision/recall/F1 over (document, technique) pairs, and the mean per-document F1."""
     tp = fp = fn = 0
@@ -75,7 +77,10 @@ def document_scores(
     for title in titles:
         text, truth = _document(corpus, title)
         mapping = mapper.map_text(
-            text, threshold=threshold, unsupported_threshold=unsupported_threshold
+            text,
+            threshold=threshold,
+            unsupported_threshold=unsupported_threshold,
+            report_mentions=report_mentions,
         )
         predicted = set(mapping.technique_ids())
         hits = len(predicted & truth)
@@ -194,21 +199,27 @@ def run(
         _training_sentences(corpus, set(fit_docs), val_texts),
         supported_labels(corpus, set(fit_docs)),
     )
-    pairs = [(t, u) for t in THRESHOLDS for u in (t, *UNSUPPORTED_THRESHOLDS) if u >= t]
+    settings = [
+        (t, u, mentions)
+        for t in THRESHOLDS
+        for u in (t, *UNSUPPORTED_THRESHOLDS)
+        for mentions in (True, False)
+        if u >= t
+    ]
     sweep = {
-        pair: document_scores(selector, corpus, validation, *pair)["micro_f1"] for pair in pairs
+        setting: document_scores(selector, corpus, validation, *setting)["micro_f1"]
+        for setting in settings
     }
-    threshold, unsupported = max(sweep, key=sweep.get)  # type: ignore[arg-type]
+    threshold, unsupported, mentions = max(sweep, key=sweep.get)  # type: ignore[arg-type]
     log.info(
-        "validation micro-F1, best by (threshold, unsupported threshold): %s → %s",
+        "validation micro-F1, best by (threshold, unsupported threshold, report mentions): %s",
         sorted(((round(v, 3), k) for k, v in sweep.items()), reverse=True)[:5],
-        (threshold, unsupported),
     )
 
     log.info("refit on all %d train reports, test on %d", len(train), len(test))
-    mapper = TextMapper(threshold, regularization_c, unsupported_threshold=unsupported).fit(
-        _training_sentences(corpus, set(train), test_texts), supported_labels(corpus, set(train))
-    )
+    mapper = TextMapper(
+        threshold, regularization_c, unsupported_threshold=unsupported, report_mentions=mentions
+    ).fit(_training_sentences(corpus, set(train), test_texts), supported_labels(corpus, set(train)))
     metrics = {
         "protocol": {
             "seed": seed,
@@ -218,10 +229,11 @@ def run(
             "validation_reports": len(validation),
             "threshold": threshold,
             "unsupported_threshold": unsupported,
+            "report_mentions": mentions,
             "supported_labels": len(mapper.supported_labels),
-            "threshold_sweep": {f"{t}/{u}": f1 for (t, u), f1 in sweep.items()},
+            "threshold_sweep": {f"{t}/{u}/{m}": f1 for (t, u, m), f1 in sweep.items()},
         },
-        "document": document_scores(mapper, corpus, test, threshold, unsupported),
+        "document": document_scores(mapper, corpus, test, threshold, unsupported, mentions),
         "sentence": sentence_scores(mapper, corpus, set(test), mapper.thresholds()),
         "latency": latency(mapper, corpus),
         "test_reports": test,
@@ -233,7 +245,9 @@ def run(
         metrics["latency"],
     )
 
-    final = TextMapper(threshold, regularization_c, unsupported_threshold=unsupported).fit(
+    final = TextMapper(
+        threshold, regularization_c, unsupported_threshold=unsupported, report_mentions=mentions
+    ).fit(
         corpus.tram_multi + corpus.tram_single + corpus.bootstrap + corpus.attack,
         supported_labels(corpus, set(documents)),
     )

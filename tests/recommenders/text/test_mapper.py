@@ -145,3 +145,9 @@ def test_unsupported_techniques_need_the_higher_bar_and_it_is_saved(training_sen
     reloaded = TextMapper.load(strict.save(tmp_path / "m"))
     assert reloaded.supported_labels == {"T1053.005"} and reloaded.unsupported_threshold == bar
     assert reloaded.map_text(text).technique_ids() == ["T1053.005"]
+
+
+def test_written_technique_ids_can_be_left_out(mapper):
+    text = "Observed T1021.001 in the logs."
+    assert "T1021.001" in mapper.map_text(text).technique_ids()
+    assert mapper.map_text(text, report_mentions=False).technique_ids() == []
