@@ -234,11 +234,13 @@ class TextMapper:
         evidence_per_technique: int = 3,
         unsupported_threshold: float | None = None,
         report_mentions: bool | None = None,
+        explain: bool = True,
     ) -> DocumentMapping:
         """Techniques found in a document, with their best evidence sentences and the IoCs.
 
         A threshold given here replaces the model's for supported techniques; unsupported ones
-        keep the higher of the two bars unless `unsupported_threshold` is given."""
+        keep the higher of the two bars unless `unsupported_threshold` is given. `explain=False`
+        leaves the evidence's driving terms empty (scoring sweeps need only the techniques)."""
         if isinstance(text, bytes):
             text = text.decode("utf-8", errors="replace")  # undecodable bytes become U+FFFD
         if len(text) > MAX_TEXT_CHARS:
@@ -258,7 +260,7 @@ class TextMapper:
                     Evidence(
                         sentences[i],
                         float(probabilities[i, column]),
-                        self.explain(sentences[i], technique),
+                        self.explain(sentences[i], technique) if explain else [],
                     )
                     for i in order
                     if probabilities[i, column] >= bars[column]

@@ -81,6 +81,7 @@ def document_scores(
             threshold=threshold,
             unsupported_threshold=unsupported_threshold,
             report_mentions=report_mentions,
+            explain=False,
         )
         predicted = set(mapping.technique_ids())
         hits = len(predicted & truth)
