@@ -1,14 +1,24 @@
 """Compiled campaign sampler for additive models (EASE: scores = Σ_seen B[j]).
 
-The NumPy sampler spends ~9 passes over the vocabulary per campaign step (scale, max, min, exp,
-mask, two-level CDF). For an additive model the softmax weights are multiplicative too:
-exp(c·(s + B[j])) = exp(c·s) · exp(c·B[j]), so with exp(c·B) computed once a step is one fused,
-vectorised pass (multiply the weights, sum them in blocks of 32) and a draw that scans block
-totals, then one block. A used technique's weight is set to zero, and stays zero.
+Each step draws the next technique from softmax(z / T) over the unused techniques, z being the
+running scores standardised over those techniques at that step (`Adversary.generate`). For an
+additive model the running scores are one vector updated by adding a row of B, so a step is two
+vectorised passes over the vocabulary and a draw:
 
-The distribution is the NumPy sampler's: softmax(c · scores) over unused techniques, and technique
-popularity while the scores carry no signal (every technique seen so far has a constant row of B,
-e.g. one that never co-occurred with another in training).
+1. add B[chosen] to the scores and take the moments (count, mean, σ) of the unused ones;
+2. weights = exp((s − m)/(σT)) with the shift m = mean + σ·√count, which bounds every unused
+   score (no standardised value exceeds √count), so no max pass is needed and every exponent is
+   ≤ 0; summed in blocks of 32;
+3. scan the block totals, then one block (inverse CDF).
+
+exp is a polynomial, not libm's call, so the pass vectorises: exp(x) = (2^u)^1024 with
+u = x·log2(e)/1024 ∈ [−0.99, 0], 2^u by a degree-8 least-squares fit (relative error 1e-12, 1e-9
+after the ten squarings), for x ≥ −700 and 0 below. The top weight is at least e^(−√count/T), so
+this holds while √n / T < 600 (`supports`); colder temperatures take the NumPy sampler.
+
+While the unused scores are all equal (every technique seen so far has a constant row of B, e.g.
+one that never co-occurred with another in training) they carry no signal, and the step draws
+from technique popularity instead, as the NumPy sampler does.
 """
 
 from __future__ import annotations
@@ -17,26 +27,43 @@ import numba
 import numpy as np
 
 BLOCK = 32
-# keep the running weights' total within float64's comfortable range; callers keep every
-# |c · B| below LOGIT_LIMIT, so one step moves the total by at most e^LOGIT_LIMIT ≈ 1e87
-_RESCALE_HIGH, _RESCALE_LOW = 1e100, 1e-100
-LOGIT_LIMIT = 200.0
+FLAT = 1e-9
+"""Unused scores whose standard deviation is at most this carry no signal (popularity fallback)."""
+_EXP_FLOOR = -700.0
+_U_LOW = _EXP_FLOOR * np.log2(np.e) / 1024
+_NODES = np.cos(np.pi * (np.arange(300) + 0.5) / 300) * (-_U_LOW / 2) + _U_LOW / 2
+_TWO_TO_U = np.polyfit(_NODES, 2.0**_NODES, 8)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _multiply_and_sum(weights: np.ndarray, factors: np.ndarray, blocks: np.ndarray) -> float:
-    """weights *= factors in place; blocks[b] = the sum of block b; returns the total."""
-    total = 0.0
-    for block in range(blocks.shape[0]):
-        start = block * BLOCK
-        acc = 0.0
-        for column in range(start, start + BLOCK):
-            value = weights[column] * factors[column]
-            weights[column] = value
-            acc += value
-        blocks[block] = acc
-        total += acc
-    return total
+def supports(temperature: float, n_techniques: int) -> bool:
+    """Whether the compiled sampler's exponent range holds at this temperature: the top weight,
+    ≥ e^(−√n / T), must stay far above the e^−700 floor."""
+    return np.sqrt(n_techniques) / temperature < 600.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _exp_nonpositive(x: float, poly: np.ndarray) -> float:
+    """exp(x) for x in [_EXP_FLOOR, 0] (module docstring); 0 below."""
+    u = max(x, _EXP_FLOOR) * (1.4426950408889634 / 1024.0)
+    p = poly[0] * u + poly[1]
+    p = p * u + poly[2]
+    p = p * u + poly[3]
+    p = p * u + poly[4]
+    p = p * u + poly[5]
+    p = p * u + poly[6]
+    p = p * u + poly[7]
+    p = p * u + poly[8]
+    p *= p  # ten squarings, unrolled: a loop here would stop the caller's loop vectorising
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    return p * (x >= _EXP_FLOOR)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -56,47 +83,111 @@ def _draw(weights: np.ndarray, blocks: np.ndarray, total: float, uniform: float)
     return int(np.argmax(weights))
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _add_and_moments(
+    scores: np.ndarray, unused: np.ndarray, row: np.ndarray
+) -> tuple[float, float, float]:
+    """scores += row; (count, mean, standard deviation) of the unused scores."""
+    count = 0.0
+    total = 0.0
+    squares = 0.0
+    for column in range(scores.shape[0]):
+        value = scores[column] + row[column]
+        scores[column] = value
+        live = unused[column]
+        count += live
+        total += value * live
+        squares += value * value * live
+    mean = total / count
+    return count, mean, np.sqrt(max(squares / count - mean * mean, 0.0))
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _fill_weights(
+    source: np.ndarray,
+    unused: np.ndarray,
+    shift: float,
+    scale: float,
+    weights: np.ndarray,
+    blocks: np.ndarray,
+    poly: np.ndarray,
+) -> float:
+    """weights = exp((source − shift)·scale) on unused columns (0 elsewhere), block sums; total."""
+    total = 0.0
+    for block in range(blocks.shape[0]):
+        acc = 0.0
+        for column in range(block * BLOCK, (block + 1) * BLOCK):
+            value = _exp_nonpositive((source[column] - shift) * scale, poly) * unused[column]
+            weights[column] = value
+            acc += value
+        blocks[block] = acc
+        total += acc
+    return total
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _fill_popularity(
+    popularity: np.ndarray, unused: np.ndarray, weights: np.ndarray, blocks: np.ndarray
+) -> float:
+    """weights = popularity on unused columns, block sums; total (the flat-score fallback)."""
+    total = 0.0
+    for block in range(blocks.shape[0]):
+        acc = 0.0
+        for column in range(block * BLOCK, (block + 1) * BLOCK):
+            value = popularity[column] * unused[column]
+            weights[column] = value
+            acc += value
+        blocks[block] = acc
+        total += acc
+    return total
+
+
 @numba.njit(cache=True, nogil=True)
 def sample_campaigns(
-    exp_item_weights: np.ndarray,
-    flat_rows: np.ndarray,
+    item_scores: np.ndarray,
     popularity_weights: np.ndarray,
+    inverse_temperature: float,
     starts: np.ndarray,
     lengths: np.ndarray,
     uniforms: np.ndarray,
 ) -> np.ndarray:
     """(count, max length) technique columns, -1 padded.
 
-    exp_item_weights: exp(c · B), (n, n) float64 with columns padded to a multiple of BLOCK with
-    zeros; flat_rows[j]: B[j] is constant; popularity_weights: (padded n,) the flat-score
-    fallback; starts[i]: campaign i's first technique; uniforms: (count, max length) in [0, 1).
+    item_scores: B, (n, padded n) float64 with columns padded to a multiple of BLOCK with
+    zeros; popularity_weights: (padded n,) the flat-score fallback, zero on padding;
+    starts[i]: campaign i's first technique; uniforms: (count, max length) in [0, 1).
     """
     count = starts.shape[0]
-    padded = exp_item_weights.shape[1]
+    n = item_scores.shape[0]
+    padded = item_scores.shape[1]
     width = uniforms.shape[1]
     out = np.full((count, width), -1, dtype=np.int64)
+    scores = np.empty(padded)
+    unused = np.empty(padded)
     weights = np.empty(padded)
-    fallback = np.empty(padded)
     blocks = np.empty(padded // BLOCK)
-    fallback_blocks = np.empty(padded // BLOCK)
-    ones = np.ones(padded)
+    poly = _TWO_TO_U
     for campaign in range(count):
         chosen = starts[campaign]
         out[campaign, 0] = chosen
-        weights[:] = 1.0
-        fallback[:] = popularity_weights
-        flat = True
+        scores[:] = 0.0
+        unused[:n] = 1.0
+        unused[n:] = 0.0
         for step in range(1, lengths[campaign]):
-            weights[chosen] = 0.0
-            total = _multiply_and_sum(weights, exp_item_weights[chosen], blocks)
-            flat = flat and flat_rows[chosen]
-            if flat:
-                fallback[chosen] = 0.0
-                fallback_total = _multiply_and_sum(fallback, ones, fallback_blocks)
-                chosen = _draw(fallback, fallback_blocks, fallback_total, uniforms[campaign, step])
+            unused[chosen] = 0.0
+            live, mean, spread = _add_and_moments(scores, unused, item_scores[chosen])
+            if spread <= FLAT:
+                total = _fill_popularity(popularity_weights, unused, weights, blocks)
             else:
-                chosen = _draw(weights, blocks, total, uniforms[campaign, step])
+                total = _fill_weights(
+                    scores,
+                    unused,
+                    mean + spread * np.sqrt(live),
+                    inverse_temperature / spread,
+                    weights,
+                    blocks,
+                    poly,
+                )
+            chosen = _draw(weights, blocks, total, uniforms[campaign, step])
             out[campaign, step] = chosen
-            if total > _RESCALE_HIGH or total < _RESCALE_LOW:
-                weights *= 1.0 / total
     return out

@@ -18,20 +18,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from recommenders.artifacts import load_model
+from recommenders.artifacts import MANIFEST, load_model, resolve_model_dir
 from recommenders.errors import DataError
 from recommenders.models import Recommender
 from recommenders.models.ease import EASE
-from tie_gym.additive_sampler import BLOCK, LOGIT_LIMIT, sample_campaigns
+from tie_gym.additive_sampler import BLOCK, FLAT, sample_campaigns, supports
 from tie_gym.foldin import BatchFoldIn, batch_fold_in
 
 Order = Literal["model", "killchain", "random"]
 ORDERS: tuple[str, ...] = ("model", "killchain", "random")
 DEFAULT_MODEL = "default"
-# Calibrated on the 2024-03-14 corpus with the shipped EASE model and random reveal order: at 5.0
-# the greedy recommender's hit@10 on generated campaigns (0.34) is close to its hit@10 on the real
-# held-out reports (0.31); at 1.0 generated campaigns are far easier (0.82) than real ones.
-DEFAULT_TEMPERATURE = 5.0
+# Calibrated by `python -m benchmarks.temperature` (benchmarks/results/temperature.md) with the
+# shipped EASE model: the temperature at which the greedy recommender's hit@10 on generated
+# campaigns equals its hit@10 on the reports the model trained on, replayed in random order
+# (never the test reports). Held-out reports are harder still (see that table).
+DEFAULT_TEMPERATURE = 1.65
 
 
 def default_model_path() -> Path:
@@ -77,11 +78,17 @@ class Adversary:
     """Campaign source built from a trained artifact (its model plus manifest)."""
 
     def __init__(
-        self, model: Recommender, manifest: dict[str, Any], data_dir: str | None = None
+        self,
+        model: Recommender,
+        manifest: dict[str, Any],
+        data_dir: str | None = None,
+        manifest_path: Path | None = None,
     ) -> None:
         self.model = model
         self.manifest = manifest
         self.data_dir = data_dir
+        self.manifest_path = manifest_path
+        """The artifact's model.json, named in errors about its contents."""
         self.vocabulary: tuple[str, ...] = tuple(manifest["technique_ids"])
         self.n_techniques = len(self.vocabulary)
         self.tactic_order: tuple[str, ...] = tuple(manifest.get("tactic_order", ()))
@@ -101,14 +108,14 @@ class Adversary:
         sizes[:2] = 0.0  # a campaign needs one technique to show and one to forecast
         self.size_probabilities = sizes / sizes.sum()
         self._fold_ins: dict[int, BatchFoldIn] = {}
-        self._additive: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        self._additive: dict[float, tuple[np.ndarray, np.ndarray] | None] = {}
 
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, data_dir: str | None = None) -> Adversary:
         """From "default" (the shipped artifact) or a model/run/output folder."""
         path = default_model_path() if model == DEFAULT_MODEL else Path(model)
         recommender, manifest = load_model(path)
-        return cls(recommender, manifest, data_dir)
+        return cls(recommender, manifest, data_dir, resolve_model_dir(path) / MANIFEST)
 
     def _draw(self, rng: np.random.Generator, cdf: np.ndarray, count: int) -> np.ndarray:
         """Inverse-CDF draws (rng.choice(p=…) rebuilds the CDF on every call)."""
@@ -142,10 +149,16 @@ class Adversary:
         """Sample `count` campaigns in one batch.
 
         Each starts from a popularity draw (or `initial[i]`), then repeatedly samples the next
-        technique from softmax(z / temperature), where z are the model's fold-in scores over unused
-        techniques, standardised per step over all scores (so the temperature means the same for
-        every family),
-        restricted to the smallest set whose probability reaches `top_p`.
+        technique from softmax(z / temperature) restricted to the smallest set whose probability
+        reaches `top_p`, where z are the model's fold-in scores of the unused techniques,
+        standardised over those techniques at every step (zero mean, unit variance).
+
+        Why per step: a family's score spread grows with the evidence folded in (for the shipped
+        EASE, ~8× over 15 reveals), so one fixed scale made the effective temperature fall from
+        4.8 to 0.7 over a campaign: generated campaigns got far easier as they went on (greedy
+        hit@10 0.10 at the first forecast, 0.93 after 15), while real reports stay about level
+        (0.21 → 0.3–0.4). Standardised scores keep the difficulty level, as in real reports, and
+        give the temperature the same meaning for every family and every step.
         """
         if temperature <= 0 or not 0 < top_p <= 1:
             raise ValueError(
@@ -207,31 +220,27 @@ class Adversary:
             )
         return campaigns  # type: ignore[return-value]
 
-    def _additive_tables(
-        self, temperature: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """exp(c · B) padded to whole blocks, B's constant rows and the popularity fallback's
-        weights, for the compiled sampler; None when the model is not additive (or its scores are
-        too extreme for multiplicative weights), and the NumPy sampler runs instead."""
+    def _additive_tables(self, temperature: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """B padded to whole blocks and the popularity fallback's weights, for the compiled
+        sampler; None when the model is not additive, and the NumPy sampler runs instead."""
         if temperature in self._additive:
             return self._additive[temperature]
         tables = None
-        if isinstance(self.model, EASE):
-            scale = 1.0 / (self.score_scale * temperature)
-            logits = scale * np.asarray(self.model.weights, dtype=np.float64)
-            if np.abs(logits).max() < LOGIT_LIMIT:
-                n = self.n_techniques
-                padded = -(-n // BLOCK) * BLOCK
-                exp_weights = np.zeros((n, padded))
-                exp_weights[:, :n] = np.exp(logits)
-                flat_rows = (logits.max(axis=1) - logits.min(axis=1)) <= 1e-9
-                popularity = np.zeros(padded)
-                popularity[:n] = np.exp(
-                    (self._popularity_logits - self._popularity_logits.max()) / temperature
-                )
-                tables = (exp_weights, flat_rows, popularity)
+        if isinstance(self.model, EASE) and supports(temperature, self.n_techniques):
+            n = self.n_techniques
+            padded = -(-n // BLOCK) * BLOCK
+            item_scores = np.zeros((n, padded))
+            item_scores[:, :n] = self.model.weights
+            tables = (item_scores, self._popularity_weights(temperature, padded))
         self._additive[temperature] = tables
         return tables
+
+    def _popularity_weights(self, temperature: float, width: int) -> np.ndarray:
+        """Unnormalised softmax(standardised log-popularity / temperature), zero-padded."""
+        logits = self._popularity_logits.astype(np.float64)
+        weights = np.zeros(width)
+        weights[: len(logits)] = np.exp((logits - logits.max()) / temperature)
+        return weights
 
     def generate_block(
         self,
@@ -252,7 +261,7 @@ class Adversary:
         lengths = self.sample_lengths(rng, count, max_length)
         starts = self._draw(rng, self._popularity_cdf, count)
         uniforms = rng.random((count, int(lengths.max())))
-        sequences = sample_campaigns(*tables, starts, lengths, uniforms)
+        sequences = sample_campaigns(*tables, 1.0 / temperature, starts, lengths, uniforms)
         if order != "model":
             for sequence, length in zip(sequences, lengths, strict=True):
                 sequence[:length] = self.arrange(rng, sequence[:length], order, keep_first=1)
@@ -265,18 +274,6 @@ class Adversary:
             fold_in = self._fold_ins[count] = batch_fold_in(self.model, count)
         fold_in.reset(np.arange(count))
         return fold_in
-
-    @cached_property
-    def score_scale(self) -> float:
-        """The model's typical score spread: the popularity-weighted mean, over single-technique
-        starts, of the standard deviation of the fold-in scores. Dividing by it gives the
-        temperature the same meaning for every family, computed once rather than per step."""
-        fold_in = batch_fold_in(self.model, self.n_techniques)
-        everything = np.arange(self.n_techniques)
-        fold_in.add(everything, everything)
-        spread = fold_in.scores(everything).std(axis=1)
-        scale = float(np.average(spread, weights=self.popularity))
-        return scale if scale > 0 else 1.0
 
     @cached_property
     def _popularity_logits(self) -> np.ndarray:
@@ -292,22 +289,31 @@ class Adversary:
         temperature: float,
         top_p: float,
     ) -> np.ndarray:
-        """One draw per row from softmax(scores / (score_scale · temperature)) over unused
-        techniques, nucleus-cut to `top_p`; inverse-CDF sampling (one uniform per row).
+        """One draw per row from softmax(z / temperature) over unused techniques, z the scores
+        standardised over them, nucleus-cut to `top_p`; inverse-CDF sampling (one uniform per row).
 
-        A row whose scores are all equal (e.g. EASE after a technique that never co-occurred in
-        training) carries no signal, so it samples from technique popularity instead.
+        A row whose unused scores are all equal (e.g. EASE after a technique that never
+        co-occurred in training) carries no signal, so it samples from technique popularity.
         """
-        logits = scores * np.float32(1.0 / (self.score_scale * temperature))
-        top = logits.max(axis=1, keepdims=True)
-        flat = (top - logits.min(axis=1, keepdims=True))[:, 0] <= 1e-9
+        rows = np.arange(len(scores))[:, None]
+        unused = np.ones(scores.shape, dtype=bool)
+        unused[rows, used] = False
+        values = np.asarray(scores, dtype=np.float64)
+        count = unused.sum(axis=1, keepdims=True)
+        mean = np.where(unused, values, 0.0).sum(axis=1, keepdims=True) / count
+        spread = np.sqrt(
+            np.where(unused, (values - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / count
+        )
+        flat = spread[:, 0] <= FLAT
+        top = np.where(unused, values, -np.inf).max(axis=1, keepdims=True)
+        width = -(-scores.shape[1] // BLOCK) * BLOCK
+        weights = np.zeros((len(scores), width))
+        weights[:, : scores.shape[1]] = np.exp(
+            (values - top) / (np.where(flat[:, None], 1.0, spread) * temperature)
+        )
         if flat.any():
-            logits[flat] = self._popularity_logits / temperature
-            top[flat] = self._popularity_logits.max() / temperature
-        np.subtract(logits, top, out=logits)
-        weights = np.zeros((len(logits), -(-logits.shape[1] // BLOCK) * BLOCK), dtype=np.float32)
-        np.exp(logits, out=weights[:, : logits.shape[1]])
-        weights[np.arange(len(weights))[:, None], used] = 0.0
+            weights[flat] = self._popularity_weights(temperature, width)
+        weights[rows, used] = 0.0
         if top_p < 1:
             order = np.argsort(-weights, axis=1)
             sorted_weights = np.take_along_axis(weights, order, axis=1)
@@ -359,8 +365,8 @@ class Adversary:
                 "replay needs the TIE corpus and no data folder was given",
                 "set TIE_DATA_DIR (or pass data_dir=) to the folder holding tie/ and attack/",
             )
-        corpus_path = Path(root) / DEFAULT_CORPUS.parent / data["corpus"]["file"]
-        attack_path = Path(root) / "attack" / data["attack"]["file"]
+        corpus_path = Path(root) / DEFAULT_CORPUS.parent / self._file_name(data, "corpus")
+        attack_path = Path(root) / "attack" / self._file_name(data, "attack")
         for path in (corpus_path, attack_path):
             if not path.is_file():
                 raise DataError(
@@ -395,6 +401,25 @@ class Adversary:
             elif len(columns) >= 2:
                 splits["train"].append((rid, columns))
         return splits
+
+    def _file_name(self, data: dict[str, Any], source: str) -> str:
+        """The manifest's `data.<source>.file`: a bare file name inside the data folder, never a
+        path that could point a shared artifact at another file of the reader's machine."""
+        entry = data.get(source)
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if (
+            not isinstance(name, str)
+            or name in ("", ".", "..")
+            or Path(name).name != name
+            or "\\" in name
+        ):
+            raise DataError(
+                self.manifest_path,
+                f"data.{source}.file",
+                f"must be a bare file name inside the data folder, got {name!r}",
+                "retrain the model, or restore the artifact's manifest",
+            )
+        return name
 
     def replay(
         self, rng: np.random.Generator, order: Order = "killchain", split: str = "test"

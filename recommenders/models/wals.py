@@ -58,9 +58,18 @@ def _bucketize(matrix: sp.csr_matrix, device: torch.device, dtype: torch.dtype) 
 
 
 def solve_rows(
-    buckets: list[_Bucket], fixed: torch.Tensor, n_rows: int, alpha: float, regularization: float
+    buckets: list[_Bucket],
+    fixed: torch.Tensor,
+    n_rows: int,
+    alpha: float,
+    regularization: float,
+    tie_compat: bool = False,
 ) -> torch.Tensor:
-    """Exact least-squares solve of every row against the fixed factors of the other side."""
+    """Exact least-squares solve of every row against the fixed factors of the other side.
+
+    Each observed entry adds g·y yᵀ to the row's Gram matrix and b·y to its right-hand side:
+    g = α·r, b = 1 + α·r (Hu et al.), or with `tie_compat` TIE's g = 1, b = r (`WALS`).
+    """
     k = fixed.shape[1]
     eye = torch.eye(k, device=fixed.device, dtype=fixed.dtype)
     gram = fixed.T @ fixed + (regularization + _JITTER) * eye
@@ -69,11 +78,16 @@ def solve_rows(
     out = fixed.new_zeros(n_rows, k)
     for bucket in buckets:
         y_rows = padded[bucket.columns]  # (n, L, k)
-        confidence = torch.where(bucket.columns < fixed.shape[0], 1 + alpha * bucket.values, 0)
-        rhs = torch.einsum("nlk,nl->nk", y_rows, confidence)
-        weighted = y_rows * torch.sqrt(alpha * bucket.values).unsqueeze(-1)  # W_u
+        real = bucket.columns < fixed.shape[0]
+        if tie_compat:
+            gram_weight, rhs_weight = real.to(fixed.dtype), bucket.values
+        else:
+            gram_weight = alpha * bucket.values
+            rhs_weight = torch.where(real, 1 + alpha * bucket.values, 0)
+        rhs = torch.einsum("nlk,nl->nk", y_rows, rhs_weight)
+        weighted = y_rows * torch.sqrt(gram_weight).unsqueeze(-1)  # W_u
         width = bucket.columns.shape[1]
-        if alpha == 0:
+        if alpha == 0 and not tie_compat:
             solution = rhs @ gram_inv
         elif width < k:
             # Woodbury: (B + WᵀW)⁻¹ = B⁻¹ − B⁻¹Wᵀ(I + W B⁻¹ Wᵀ)⁻¹ W B⁻¹
@@ -104,9 +118,13 @@ class WALS(Recommender):
         alpha: confidence slope, c = 1 + α·r on observed pairs.
         regularization: λ on both factor matrices.
         epochs: full alternations (rows, then columns, as `implicit` does).
-        tie_compat: ignore α (TIE computes its weight c and never applies it, so every entry
-            weighs the same); the `c` hyperparameter is then recorded only for provenance.
-        c: TIE's unobserved-entry weight, used only to report TIE's settings.
+        tie_compat: TIE's row solve instead of Hu et al.'s, for training and fold-in alike
+            (its `wals_recommender.py` and web app's `WalsRecommender.ts`):
+            x = (VᵀV + V_SᵀV_S + λI)⁻¹ V_Sᵀ r. TIE derives α = 1/c − 1 but only tests it for
+            zero (it asserts 0 < c < 1), so every observed entry adds y yᵀ once whatever c is,
+            and its right-hand side drops the confidence. Factors start from a standard normal,
+            as TIE's do. `alpha` is then unused.
+        c: TIE's unobserved-entry weight, recorded for provenance (see `tie_compat`).
         dtype: "float32" or "float64" (parity tests use float64).
     """
 
@@ -136,8 +154,29 @@ class WALS(Recommender):
         self._fold_in_cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
-    def effective_alpha(self) -> float:
-        return 0.0 if self.hparams["tie_compat"] else float(self.hparams["alpha"])
+    def binary_weights(self) -> tuple[float, float]:
+        """(Gram, right-hand side) weight of one observed technique of value 1 in a row solve."""
+        if self.hparams["tie_compat"]:
+            return 1.0, 1.0
+        alpha = float(self.hparams["alpha"])
+        return alpha, 1.0 + alpha
+
+    def _entry_weights(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-entry (Gram, right-hand side) weights of observed values r (see `solve_rows`)."""
+        if self.hparams["tie_compat"]:
+            return (values > 0).astype(np.float64), values
+        alpha = float(self.hparams["alpha"])
+        return alpha * values, 1.0 + alpha * values
+
+    def _solve(self, buckets: list[_Bucket], fixed: torch.Tensor, n_rows: int) -> torch.Tensor:
+        return solve_rows(
+            buckets,
+            fixed,
+            n_rows,
+            float(self.hparams["alpha"]),
+            float(self.hparams["regularization"]),
+            bool(self.hparams["tie_compat"]),
+        )
 
     def fit(
         self,
@@ -154,17 +193,17 @@ class WALS(Recommender):
         k = self.hparams["factors"]
         if initial is None:
             generator = torch.Generator().manual_seed(seed)
-            x = torch.randn(n_rows, k, generator=generator, dtype=dtype) * 0.01
-            y = torch.randn(n_items, k, generator=generator, dtype=dtype) * 0.01
+            scale = 1.0 if self.hparams["tie_compat"] else 0.01  # TIE starts from N(0, 1)
+            x = torch.randn(n_rows, k, generator=generator, dtype=dtype) * scale
+            y = torch.randn(n_items, k, generator=generator, dtype=dtype) * scale
         else:
             x, y = (torch.as_tensor(np.asarray(a), dtype=dtype) for a in initial)
         x, y = x.to(torch_device), y.to(torch_device)
         row_buckets = _bucketize(train, torch_device, dtype)
         column_buckets = _bucketize(train.T.tocsr(), torch_device, dtype)
-        alpha, reg = self.effective_alpha, float(self.hparams["regularization"])
         for _ in range(self.hparams["epochs"]):
-            x = solve_rows(row_buckets, y, n_rows, alpha, reg)
-            y = solve_rows(column_buckets, x, n_items, alpha, reg)
+            x = self._solve(row_buckets, y, n_rows)
+            y = self._solve(column_buckets, x, n_items)
         self.user_factors = x.cpu().numpy()
         self.item_factors = y.cpu().numpy()
         self._fold_in_cache = None
@@ -183,12 +222,12 @@ class WALS(Recommender):
         """Factor vector of one unseen report: the same exact solve, in NumPy, Woodbury form."""
         _, y_binv, y, _ = self._cache()
         values = np.ones(len(columns)) if values is None else np.asarray(values, dtype=np.float64)
-        alpha = self.effective_alpha
+        gram_weight, rhs_weight = self._entry_weights(values)
         z_rows = y_binv[columns]  # rows of Y B⁻¹ = (B⁻¹ Y_uᵀ)ᵀ
-        base = (1 + alpha * values) @ z_rows
-        if alpha == 0 or len(columns) == 0:
+        base = rhs_weight @ z_rows
+        if not np.any(gram_weight) or len(columns) == 0:
             return base
-        root = np.sqrt(alpha * values)[:, None]
+        root = np.sqrt(gram_weight)[:, None]
         weighted = root * y[columns]
         weighted_binv = root * z_rows
         inner = weighted_binv @ weighted.T
@@ -205,14 +244,7 @@ class WALS(Recommender):
         dtype = torch.float64
         buckets = _bucketize(observed, torch.device("cpu"), dtype)
         fixed = torch.as_tensor(self.item_factors, dtype=dtype)
-        rows = solve_rows(
-            buckets,
-            fixed,
-            observed.shape[0],
-            self.effective_alpha,
-            float(self.hparams["regularization"]),
-        )
-        return rows.numpy()
+        return self._solve(buckets, fixed, observed.shape[0]).numpy()
 
     def score(self, observed: sp.csr_matrix) -> np.ndarray:
         return (self.fold_in(observed) @ self.item_factors.T.astype(np.float64)).astype(np.float32)  # type: ignore[union-attr]

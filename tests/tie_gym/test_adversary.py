@@ -31,21 +31,22 @@ def _adversary() -> Adversary:
 
 
 def _exact(adversary: Adversary) -> dict[tuple[int, ...], float]:
-    """P(sequence) by enumeration: popularity start, then softmax(c·Σ B[seen]) over unused, or
-    popularity while every seen row of B is constant."""
+    """P(sequence) by enumeration: popularity start, then softmax(z / T) over unused techniques,
+    z = Σ B[seen] standardised over the unused ones, or popularity while those are all equal."""
     weights = adversary.model.weights.astype(np.float64)  # type: ignore[attr-defined]
-    c = 1.0 / (adversary.score_scale * TEMPERATURE)
     popularity = np.exp(adversary._popularity_logits.astype(np.float64) / TEMPERATURE)
     exact = {}
     for sequence in itertools.permutations(range(N), LENGTH):
         p = adversary.popularity[sequence[0]]
         for step in range(1, LENGTH):
             seen = list(sequence[:step])
-            scores = weights[seen].sum(axis=0)
-            flat = np.ptp(scores) * c <= 1e-9
-            odds = popularity.copy() if flat else np.exp(c * (scores - scores.max()))
-            odds[seen] = 0.0
-            p *= odds[sequence[step]] / odds.sum()
+            unused = np.setdiff1d(np.arange(N), seen)
+            scores = weights[seen].sum(axis=0)[unused]
+            if scores.std() <= 1e-9:
+                odds = popularity[unused]
+            else:
+                odds = np.exp((scores - scores.mean()) / scores.std() / TEMPERATURE)
+            p *= odds[list(unused).index(sequence[step])] / odds.sum()
         exact[sequence] = p
     return exact
 
@@ -83,3 +84,14 @@ def test_compiled_sampler_is_seeded():
     assert all(
         np.array_equal(a.techniques, b.techniques) for a, b in zip(first, again, strict=True)
     )
+
+
+def test_cold_temperatures_take_the_numpy_sampler():
+    """Below the compiled sampler's exponent range the NumPy one runs, and still draws validly."""
+    from tie_gym.additive_sampler import supports
+
+    adversary = _adversary()
+    assert supports(TEMPERATURE, N) and not supports(0.001, N)
+    assert adversary._additive_tables(0.001) is None
+    for campaign in adversary.generate(np.random.default_rng(0), 200, temperature=0.001):
+        assert len(set(campaign.techniques.tolist())) == LENGTH

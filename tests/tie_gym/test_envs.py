@@ -5,6 +5,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils.env_checker import check_env
 
@@ -168,17 +169,88 @@ def test_bad_constructor_arguments():
         ({"order": "alpha"}, "order"),
         ({"campaign": "replay", "order": "model"}, "order"),
         ({"initial": 0}, "initial"),
+        ({"max_length": 1}, "max_length"),
+        ({"initial": 3, "max_length": 3}, "max_length"),
     ]:
         with pytest.raises(ValueError, match=match):
             gym.make("TIE-Forecast-v0", **kwargs)
 
 
 def test_reset_from_analyst_observations():
-    env = gym.make("TIE-Forecast-v0").unwrapped
-    _, info = env.reset(seed=0, options={"observed": ["T1566", "T1059"]})
-    assert env.seen_ids == ["T1566", "T1059"] and info["campaign_length"] >= 3
+    env = gym.make("TIE-Forecast-v0", features="recommender").unwrapped
+    given = ["T1566", "T1059"]
+    obs, info = env.reset(seed=0, options={"observed": given})
+    n, index = env.n_techniques, {t: i for i, t in enumerate(env.vocabulary)}
+    columns = [index[t] for t in given]
+    assert env.seen_ids == given and info["campaign_length"] >= 3
+    assert list(env._campaign.techniques[:2]) == columns
+    assert set(np.flatnonzero(obs[:n])) == set(columns)  # both are in the observation
+    assert np.flatnonzero(obs[n : 2 * n]).tolist() == [columns[-1]]
+    # TIE's forecast in the observation is the fold-in of the whole given set, not its last ID
+    scores = env.adversary.model.score(
+        sp.csr_matrix((np.ones(2, dtype=np.float32), ([0, 0], columns)), shape=(1, n))
+    )[0]
+    z = (scores - scores.mean()) / scores.std()
+    np.testing.assert_allclose(obs[2 * n + 1 :], np.tanh(z / 3.0), atol=1e-4)
+    _, _, _, _, info = env.step(np.zeros(n, dtype=np.float32))
+    assert info["revealed"] not in given
     with pytest.raises(ValueError, match="vocabulary"):
         env.reset(options={"observed": ["T9999"]})
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"max_length": 2}, {"initial": 3, "max_length": 4}, {"order": "killchain"}]
+)
+def test_the_revealed_technique_is_never_in_the_observation_before_it(kwargs):
+    env = gym.make("TIE-Forecast-v0", **kwargs).unwrapped
+    n = env.n_techniques
+    for seed in range(20):
+        obs, _ = env.reset(seed=seed)
+        done = False
+        while not done:
+            obs_before = obs
+            obs, _, done, _, info = env.step(np.zeros(n, dtype=np.float32))
+            assert obs_before[env.vocabulary.index(info["revealed"])] == 0.0
+
+
+def _constant_hit_rate(env, value, episodes=60):
+    n = env.unwrapped.n_techniques
+    hits, chance = [], []
+    for seed in range(episodes):
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            unseen = int(env.unwrapped.action_masks().sum())
+            _, _, terminated, truncated, info = env.step(np.full(n, value, dtype=np.float32))
+            hits.append(info["rank"] <= env.unwrapped.k)
+            chance.append(min(1.0, env.unwrapped.k / unseen))
+            done = terminated or truncated
+    return float(np.mean(hits)), float(np.mean(chance))
+
+
+@pytest.mark.parametrize("env_id", ["TIE-Forecast-v0", "TIE-ForecastHard-v0"])
+@pytest.mark.parametrize("value", [0.0, 1.0, -1.0])
+def test_a_constant_forecast_hits_at_chance(env_id, value):
+    """Ties count as one fixed arbitrary top-k, never for the defender: hit@k ≈ k / unseen."""
+    rate, chance = _constant_hit_rate(gym.make(env_id), value)
+    assert rate < 3 * chance and rate < 0.1, (rate, chance)
+
+
+def test_a_constant_forecast_hits_at_chance_on_replay(real_data_dir):
+    rate, chance = _constant_hit_rate(gym.make("TIE-ForecastReplay-v0"), 0.0)
+    assert rate < 3 * chance and rate < 0.1, (rate, chance)
+
+
+def test_ties_rank_in_column_order():
+    env = gym.make("TIE-Forecast-v0").unwrapped
+    env.reset(seed=3)
+    n = env.n_techniques
+    revealed = int(env._campaign.techniques[env._cursor])
+    unseen_before = int((~env._seen[:revealed]).sum())
+    _, _, _, _, info = env.step(np.zeros(n, dtype=np.float32))
+    assert info["rank"] == 1 + unseen_before
+    shown = env.last_forecast()
+    assert list(shown) == list(np.flatnonzero(~env._seen | (np.arange(n) == revealed))[: env.k])
 
 
 def test_killchain_order_is_tactic_sorted():
@@ -243,3 +315,19 @@ def test_native_vector_env_refuses_features_clearly():
         gym.make_vec(
             "TIE-ForecastGuessFeatures-v0", num_envs=2, vectorization_mode="vector_entry_point"
         )
+
+
+@pytest.mark.parametrize("name", ["../../secret.json", "/etc/passwd", "..", "sub/dir.json"])
+def test_artifact_cannot_point_replay_outside_the_data_folder(tmp_path, real_data_dir, name):
+    import shutil
+
+    from tie_gym.adversary import default_model_path
+
+    artifact = tmp_path / "model"
+    shutil.copytree(default_model_path(), artifact)
+    manifest = json.loads((artifact / "model.json").read_text())
+    manifest["data"]["corpus"]["file"] = name
+    (artifact / "model.json").write_text(json.dumps(manifest))
+    env = gym.make("TIE-ForecastReplay-v0", model=str(artifact), data_dir=str(real_data_dir))
+    with pytest.raises(DataError, match=r"model\.json.*data\.corpus\.file"):
+        env.reset(seed=0)

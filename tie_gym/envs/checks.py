@@ -22,6 +22,20 @@ def check_campaign_arguments(campaign: str, order: str | None, split: str) -> st
     return order
 
 
+def check_lengths(initial: int, max_length: int | None) -> None:
+    """At least one technique is shown and at least one is left to forecast: a campaign of
+    `max_length` ≤ `initial` would show the technique about to be revealed."""
+    if initial < 1:
+        raise ValueError(
+            f"initial must be ≥ 1 (one technique is shown before the first forecast), got {initial}"
+        )
+    if max_length is not None and max_length < initial + 1:
+        raise ValueError(
+            f"max_length must be ≥ initial + 1 = {initial + 1} (one technique left to forecast), "
+            f"got {max_length}"
+        )
+
+
 def check_render_mode(render_mode: str | None, metadata: dict[str, Any]) -> None:
     if render_mode is not None and render_mode not in metadata["render_modes"]:
         raise ValueError(

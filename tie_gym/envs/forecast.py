@@ -15,9 +15,14 @@ from tie_gym.adversary import (
     Campaign,
     CampaignStream,
 )
-from tie_gym.envs.checks import check_campaign_arguments, check_render_mode, discrete_index
+from tie_gym.envs.checks import (
+    check_campaign_arguments,
+    check_lengths,
+    check_render_mode,
+    discrete_index,
+)
 from tie_gym.foldin import batch_fold_in
-from tie_gym.ranking import NOT_FINITE, forecast_rank, numeric_scores
+from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores
 from tie_gym.render import ansi_step, campaign_grid
 
 ActionMode = Literal["scores", "guess"]
@@ -145,10 +150,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             raise ValueError(f'reward must be "hit" or "ndcg", got {reward!r}')
         order = check_campaign_arguments(campaign, order, split)
         check_render_mode(render_mode, self.metadata)
-        if initial < 1:
-            raise ValueError(
-                f"initial must be ≥ 1 (one technique is shown before the first forecast), got {initial}"
-            )
+        check_lengths(initial, max_length)
         self.adversary = get_adversary(model, data_dir)
         n = self.adversary.n_techniques
         if not 1 <= k <= n:
@@ -351,9 +353,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         # the forecast was made before the last reveal: that technique was still a candidate
         seen_then = self._seen.copy()
         seen_then[self._campaign.techniques[self._cursor - 1]] = False  # type: ignore[union-attr]
-        scores = np.where(seen_then, -np.inf, self._last_forecast)
-        top = np.argpartition(scores, self.n_techniques - self.k)[-self.k :]
-        return top[np.argsort(-scores[top], kind="stable")]
+        return forecast_order(self._last_forecast, seen_then, self.k)
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode is None or self._campaign is None:
