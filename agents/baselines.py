@@ -74,7 +74,8 @@ class GreedyAgent(Agent):
         self.fold_in.reset(self._row)
         self._known[:] = False
 
-    def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
+    def scores(self, observation: np.ndarray) -> np.ndarray:
+        """The recommender's fold-in scores for the techniques seen in `observation`."""
         seen = observation[: self.n_techniques] > 0
         if np.any(self._known & ~seen):  # a new episode started without reset()
             self.reset()
@@ -82,4 +83,48 @@ class GreedyAgent(Agent):
         if len(new):
             self.fold_in.add(np.zeros(len(new), dtype=np.int64), new)
             self._known |= seen
-        return self._emit(self.fold_in.scores(self._row)[0], seen)
+        return self.fold_in.scores(self._row)[0]
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
+        return self._emit(self.scores(observation), observation[: self.n_techniques] > 0)
+
+
+class TacticGreedyAgent(GreedyAgent):
+    """Greedy, but never forecasts a technique whose first tactic precedes the last revealed one's.
+
+    This exploits an order the project imposes, not one observed: reports are sets, and the
+    kill-chain replay envs (`order="killchain"`, e.g. TIE-ForecastReplay-v0) reveal a report
+    sorted by each technique's earliest tactic (`Adversary.arrange`), so the next technique's
+    first tactic is never earlier than the last one's. It is the floor a sequence model must beat
+    there before its gain says anything about adversaries. Where the sort keeps the shown
+    techniques in front (generative campaigns with `order="killchain"`) the rule can be wrong on
+    the first forecast; on random or model order it has nothing to exploit.
+
+    Scores of unseen techniques with an earlier first tactic than the last revealed technique's
+    (the one-hot at observation[n:2n]) are shifted below every other score, keeping their order
+    among themselves; all other scores are GreedyAgent's.
+    """
+
+    def __init__(
+        self, model: Recommender, first_tactic_rank: np.ndarray, action_mode: str = "scores"
+    ) -> None:
+        super().__init__(model, action_mode)
+        self.first_tactic_rank = np.asarray(first_tactic_rank)
+        if self.first_tactic_rank.shape != (self.n_techniques,):
+            raise ValueError(
+                f"first_tactic_rank needs one rank per technique ({self.n_techniques}), got shape "
+                f"{self.first_tactic_rank.shape}; pass env.unwrapped.adversary.first_tactic_rank"
+            )
+
+    def scores(self, observation: np.ndarray) -> np.ndarray:
+        n = self.n_techniques
+        scores = super().scores(observation).astype(np.float64)
+        last = int(np.argmax(observation[n : 2 * n]))
+        earlier = (self.first_tactic_rank < self.first_tactic_rank[last]) & (observation[:n] <= 0)
+        if not earlier.any():
+            return scores
+        # the smallest shift that puts the earlier block below every other score: `act` rescales
+        # to float32 in [-1, 1], so a wider range would merge more near-equal scores into ties
+        span = scores.max() - scores.min()
+        shift = scores[earlier].max() - scores[~earlier].min() + (0.01 * span if span > 0 else 1.0)
+        return np.where(earlier, scores - shift, scores)

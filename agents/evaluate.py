@@ -1,14 +1,30 @@
 """`python -m agents.evaluate`: score defenders on TIE-Forecast environments, seeded.
 
 Agents: `random`, `frequency`, `greedy` (the env adversary's own recommender: TIE's approach),
-`markov` (kill-chain transitions fitted on the training reports), and learned ones given as
-`NAME=GLOB` of `agents.train` run folders (one folder per training seed), e.g.
+`greedy_tactic` (greedy that never forecasts a technique whose first tactic comes before the last
+revealed one's: it exploits the kill-chain sort the replay envs impose on report sets, not an
+observed order), `markov` (kill-chain transitions fitted on the training reports), and learned
+ones given as `NAME=GLOB` of `agents.train` run folders (one folder per training seed), e.g.
 `maskable_ppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v0-seed*`.
 
 Every agent plays the score-vector env (a learned single-guess policy ranks techniques by its
 action preferences). Per step: hit@k, NDCG@k, hit@1; per episode: campaign recall (share of the
 campaign's reveals forecast in time) and steps to the first hit. Learned agents: mean ± 95% CI
 over training seeds; baselines: mean ± 95% CI over episodes.
+
+Episode seeds come from three disjoint ranges, so that nothing is chosen on the episodes that
+report it (episode e of a range starting at S is `reset(seed=S + e)`; a vectorised env is seeded
+once and its later episodes follow from that seed):
+
+- training, `agents.train` with training seed s (s + n_envs ≤ TRAIN_EVAL_SEED_OFFSET): the
+  training envs are seeded at s … s + n_envs − 1, within [0, 10 000), and the EvalCallback env
+  that picks `best_model.zip` at s + TRAIN_EVAL_SEED_OFFSET, within [10 000, 20 000);
+- the benchmark, this CLI's default: [EVALUATION_SEED, + SEED_RANGE_WIDTH) = [100 000, 200 000);
+- hyperparameter selection, `benchmarks.agents_sweep`: [SELECTION_SEED, + SEED_RANGE_WIDTH)
+  = [200 000, 300 000).
+
+On the replay envs the seeds pick among the same held-out test reports, so only the generative
+envs give each range campaigns of its own.
 """
 
 from __future__ import annotations
@@ -27,11 +43,22 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import tie_gym  # noqa: F401
-from agents.baselines import Agent, FrequencyAgent, GreedyAgent, RandomAgent
+from agents.baselines import Agent, FrequencyAgent, GreedyAgent, RandomAgent, TacticGreedyAgent
 from agents.policy import PolicyAgent, load_run
 
 log = logging.getLogger("agents.evaluate")
+EVALUATION_SEED = 100_000
+"""First episode seed of the benchmark (the numbers a results table reports)."""
+SELECTION_SEED = 200_000
+"""First episode seed for choosing hyperparameters (benchmarks.agents_sweep)."""
+TRAIN_EVAL_SEED_OFFSET = 10_000
+"""agents.train seeds its EvalCallback env (best-model selection) at training seed + this; it also
+bounds training seed + n_envs, so that training envs stay below the EvalCallback range."""
+SEED_RANGE_WIDTH = 100_000
+"""Episodes the evaluation and the selection range may each use before they meet."""
 METRICS = ("hit@k", "ndcg@k", "hit@1", "campaign_recall", "steps_to_first_hit")
+BASELINES = ("random", "frequency", "greedy", "greedy_tactic", "markov")
+"""The baseline agents by name, in table order (the default --agents)."""
 # two-sided 95% Student t quantiles for small seed counts (df = n - 1)
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
@@ -84,6 +111,8 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
             agents[item] = [FrequencyAgent(adversary.popularity)]
         elif item == "greedy":
             agents[item] = [GreedyAgent(adversary.model)]
+        elif item == "greedy_tactic":
+            agents[item] = [TacticGreedyAgent(adversary.model, adversary.first_tactic_rank)]
         elif item == "markov":
             from agents.markov import MarkovAgent, fit_transitions
 
@@ -98,9 +127,7 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
             learned = [PolicyAgent(load_run(run, env), base.n_techniques) for run in runs]
             agents[name] = learned
         else:
-            raise ValueError(
-                f"unknown agent {item!r}: use random, frequency, greedy, markov or NAME=GLOB"
-            )
+            raise ValueError(f"unknown agent {item!r}: use {', '.join(BASELINES)} or NAME=GLOB")
     return agents
 
 
@@ -215,17 +242,23 @@ def learning_curves(pattern_items: list[str], path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m agents.evaluate", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--env", nargs="+", default=["TIE-Forecast-v0", "TIE-ForecastReplay-v0"])
-    parser.add_argument("--agents", nargs="+", default=["random", "frequency", "greedy", "markov"])
+    parser.add_argument("--agents", nargs="+", default=list(BASELINES))
     parser.add_argument("--episodes", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=100_000, help="first evaluation episode seed")
+    parser.add_argument(
+        "--seed", type=int, default=EVALUATION_SEED, help="first evaluation episode seed"
+    )
     parser.add_argument("--env-kwargs", default="{}")
     parser.add_argument("--out", default="runs/evaluation")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rows = evaluate(args.env, args.agents, args.episodes, args.seed, json.loads(args.env_kwargs))
     k = gym.make(args.env[0]).unwrapped.k

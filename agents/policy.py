@@ -6,6 +6,7 @@ technique, so the same policy also plays the score-vector envs (its top-k is its
 
 from __future__ import annotations
 
+import inspect
 import json
 import zipfile
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from agents.baselines import Agent
+from recommenders.errors import DataError
 
 ALGORITHMS = ("ppo", "a2c", "dqn", "maskable_ppo")
 
@@ -114,30 +116,120 @@ def policy_kwargs_from_json(settings: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def env_keywords() -> dict[str, frozenset[str]]:
+    """tie_gym's registered env ids → the keyword names their env class accepts."""
+    import gymnasium as gym
+    from gymnasium.envs.registration import load_env_creator
+
+    from tie_gym import DEFEND_PRESETS, PRESETS
+
+    keywords = {}
+    for env_id in (*PRESETS, *DEFEND_PRESETS):
+        entry_point = gym.spec(env_id).entry_point
+        creator = load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+        if creator is None:
+            raise RuntimeError(f"{env_id} is registered without an entry point")
+        parameters = inspect.signature(creator).parameters
+        keywords[env_id] = frozenset(
+            name
+            for name, parameter in parameters.items()
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        )
+    return keywords
+
+
+def check_env_config(
+    env_id: object, env_kwargs: object, path: str | Path | None, prefix: str = "config."
+) -> tuple[str, dict[str, Any]]:
+    """`(env_id, env_kwargs)` if they name a tie_gym env and its own JSON-scalar keywords.
+
+    `gym.make("pkg.module:Env-v0")` imports `pkg.module` before it looks the id up, so an env id
+    read from a file (a shared run folder's run.json) could run any module beside it on load. Only
+    the ids tie_gym registers pass, and only keywords their env class takes, holding plain values.
+    """
+    known = env_keywords()
+    if not isinstance(env_id, str) or env_id not in known:
+        hint = " without a module prefix" if isinstance(env_id, str) and ":" in env_id else ""
+        raise DataError(
+            path,
+            f"{prefix}env",
+            f"{env_id!r} is not an environment tie_gym registers (gym.make imports the module "
+            "named before ':')",
+            f"use one of {sorted(known)}{hint}",
+        )
+    if not isinstance(env_kwargs, dict):
+        raise DataError(
+            path,
+            f"{prefix}env_kwargs",
+            f"expected a JSON object, got {type(env_kwargs).__name__}",
+            "write {} or keyword → value pairs",
+        )
+    for key, value in env_kwargs.items():
+        if key not in known[env_id]:
+            raise DataError(
+                path,
+                f"{prefix}env_kwargs.{key}",
+                f"{env_id} takes no keyword {key!r}",
+                f"remove it, or use one of {sorted(known[env_id])}",
+            )
+        if not (value is None or isinstance(value, (str, int, float, bool))):
+            raise DataError(
+                path,
+                f"{prefix}env_kwargs.{key}",
+                f"expected a JSON scalar (string, number, boolean or null), got {value!r}",
+                "write a plain value",
+            )
+    return env_id, dict(env_kwargs)
+
+
+def check_algorithm(algorithm: object, path: str | Path | None, field: str) -> str:
+    """An algorithm name from a file, refused unless it is one of ALGORITHMS."""
+    if algorithm not in ALGORITHMS:
+        raise DataError(
+            path, field, f"unknown algorithm {algorithm!r}", f"use one of {list(ALGORITHMS)}"
+        )
+    return str(algorithm)
+
+
 def load_run(run: str | Path, env: Any, device: str = "cpu") -> Any:
     """The best (else final) model of an `agents.train` run folder, loaded safely.
 
     The policy's spaces come from the env it was trained on (named in run.json), not from `env`,
     the env it will play: a single-guess policy also ranks techniques for score-vector envs.
+    run.json is untrusted input: its env id and keywords pass `check_env_config` before any
+    `gym.make`, and its algorithm must be one of ALGORITHMS.
     """
     import gymnasium as gym
 
     from agents.train import load_hyperparams
 
     run = Path(run)
-    record = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else None
-    if record is not None and "policy_kwargs_json" in record:
-        algorithm, policy = record["config"]["algo"], record["policy"]
-        kwargs = policy_kwargs_from_json(record["policy_kwargs_json"])
+    record_path = run / "run.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else None
+    if record is not None:
+        config = record.get("config") if isinstance(record, dict) else None
+        if not isinstance(config, dict):
+            raise DataError(
+                record_path, "config", "missing or not an object", "rerun `python -m agents.train`"
+            )
+        algorithm = check_algorithm(config.get("algo"), record_path, "config.algo")
+        env_id, env_kwargs = check_env_config(
+            config.get("env"), config.get("env_kwargs", {}), record_path
+        )
     else:  # a run stopped before run.json: its folder name starts with the algorithm
-        algorithm = record["config"]["algo"] if record else run.name.split("-TIE-")[0]
-        env_id = record["config"]["env"] if record else "default"
-        params = load_hyperparams(Path(__file__).with_name("hyperparams.yml"), env_id, algorithm)
+        algorithm = check_algorithm(run.name.split("-TIE-")[0], run, "folder name")
+    if record is not None and "policy_kwargs_json" in record:
+        policy = record["policy"]
+        kwargs = policy_kwargs_from_json(record["policy_kwargs_json"])
+    else:
+        params = load_hyperparams(
+            Path(__file__).with_name("hyperparams.yml"),
+            env_id if record is not None else "default",
+            algorithm,
+        )
         policy, kwargs = params["policy"], params["policy_kwargs"]
     if record is not None:
-        spaces_from = gym.make(
-            record["config"]["env"], **record["config"].get("env_kwargs", {})
-        ).unwrapped
+        spaces_from = gym.make(env_id, **env_kwargs).unwrapped
     else:
         spaces_from = _GuessSpaces(
             env.observation_space, gym.spaces.Discrete(env.unwrapped.n_techniques)

@@ -24,7 +24,8 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
 
 import tie_gym  # noqa: F401  (registers the environments)
-from agents.policy import ALGORITHMS, algorithm_class, policy_class
+from agents.evaluate import TRAIN_EVAL_SEED_OFFSET
+from agents.policy import ALGORITHMS, algorithm_class, check_env_config, policy_class
 
 log = logging.getLogger("agents.train")
 DEFAULT_HYPERPARAMS = Path(__file__).with_name("hyperparams.yml")
@@ -37,12 +38,14 @@ class AgentTrainConfig:
     algo: str = "maskable_ppo"
     """ppo, a2c, dqn or maskable_ppo."""
     env: str = "TIE-ForecastGuess-v0"
-    """A registered single-guess (Discrete) env id."""
+    """A single-guess (Discrete) env id that tie_gym registers (no `module:` prefix)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    """Extra env keyword arguments (JSON)."""
+    """Extra env keyword arguments: the env's own keywords, JSON scalars."""
     timesteps: int = 200_000
     n_envs: int = 8
     seed: int = 0
+    """Training envs take seed … seed + n_envs − 1, the EvalCallback env seed + 10 000 (the seed
+    ranges are listed in agents.evaluate)."""
     hyperparams: str = str(DEFAULT_HYPERPARAMS)
     """YAML file in the RL Zoo layout (env id → algo → settings)."""
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -128,6 +131,14 @@ def train(config: AgentTrainConfig) -> Path:
     """Train one agent; returns its run folder."""
     if config.algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {ALGORITHMS}, got {config.algo!r}")
+    # what load_run accepts from run.json, refused here before a run is spent on it
+    check_env_config(config.env, config.env_kwargs, None, prefix="")
+    if not 0 <= config.seed <= TRAIN_EVAL_SEED_OFFSET - config.n_envs:
+        raise ValueError(
+            f"seed must lie in [0, {TRAIN_EVAL_SEED_OFFSET - config.n_envs}] with n_envs="
+            f"{config.n_envs}: the training envs' seeds must stay below the EvalCallback's "
+            f"(seed + {TRAIN_EVAL_SEED_OFFSET}) and the evaluation ranges (agents.evaluate)"
+        )
     torch.set_num_threads(config.threads)
     out = (
         Path(config.out)
@@ -147,7 +158,12 @@ def train(config: AgentTrainConfig) -> Path:
     )
     # same wrapper type as the training env (EvalCallback warns otherwise); its timer is unused
     eval_env = EnvTimer(
-        make_vec_env(config.env, n_envs=1, seed=config.seed + 10_000, env_kwargs=config.env_kwargs)
+        make_vec_env(
+            config.env,
+            n_envs=1,
+            seed=config.seed + TRAIN_EVAL_SEED_OFFSET,
+            env_kwargs=config.env_kwargs,
+        )
     )
     if config.algo == "maskable_ppo":
         from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback as Eval

@@ -20,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from agents.evaluate import BASELINES
 from benchmarks.timing import RESULTS
 
 SUITES = {
@@ -91,7 +92,7 @@ def main() -> None:
         codes = list(pool.map(launch, jobs))
     train_wall = time.perf_counter() - start
     prefix = "residual_" if args.suite == "residual" else ""
-    agents = ["random", "frequency", "greedy", "markov"] + [
+    agents = list(BASELINES) + [
         f"{prefix}{algo}[{'gen' if 'Replay' not in env_id else 'replay-train'}]={runs_dir}/{algo}-{env_id}-seed*"
         for algo, env_id in training
     ]

@@ -3,6 +3,9 @@
 Run: python -m benchmarks.agents_sweep [--timesteps 400000] [--jobs 14]
 Trains each setting below on TIE-ForecastGuess-v0, then scores it on TIE-Forecast-v0 (hit@10 via
 the policy's preference ranking, and hit@1). Writes benchmarks/results/agents_sweep.md.
+
+Settings are chosen on selection episodes (seeds from agents.evaluate.SELECTION_SEED), never on
+the benchmark's evaluation episodes (EVALUATION_SEED); the ranges are listed in agents.evaluate.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 import tie_gym  # noqa: F401
-from agents.evaluate import run_episodes
+from agents.evaluate import EVALUATION_SEED, SEED_RANGE_WIDTH, SELECTION_SEED, run_episodes
 from agents.policy import PolicyAgent, load_run
 from benchmarks.timing import write_table
 
@@ -40,13 +43,34 @@ SETTINGS: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.agents_sweep", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--timesteps", type=int, default=400_000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", default="runs/agents-sweep")
     parser.add_argument("--episodes", type=int, default=200)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SELECTION_SEED,
+        help="first selection episode seed (not the benchmark's evaluation seeds)",
+    )
+    args = parser.parse_args(argv)
+    if (
+        args.seed < EVALUATION_SEED + SEED_RANGE_WIDTH
+        and args.seed + args.episodes > EVALUATION_SEED
+    ):
+        parser.error(
+            f"--seed {args.seed} with --episodes {args.episodes} reaches the benchmark's evaluation "
+            f"seeds [{EVALUATION_SEED}, {EVALUATION_SEED + SEED_RANGE_WIDTH}); use {SELECTION_SEED}"
+        )
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
     def launch(item: tuple[str, tuple[str, list[str]]]) -> int:
@@ -85,7 +109,7 @@ def main() -> None:
             rows.append([name, " ".join(overrides), "failed", "", ""])
             continue
         agent = PolicyAgent(load_run(path, evaluation), evaluation.unwrapped.n_techniques)
-        scores = run_episodes(evaluation, agent, args.episodes, seed=100_000)
+        scores = run_episodes(evaluation, agent, args.episodes, seed=args.seed)
         rows.append(
             [
                 name,
@@ -101,7 +125,10 @@ def main() -> None:
         f"Learned defender probe ({args.timesteps:,} steps, seed 0)",
         ["setting", "overrides", "hit@10", "hit@1", "algo"],
         rows,
-        ["Trained on TIE-ForecastGuess-v0, scored on TIE-Forecast-v0 over 200 seeded episodes."],
+        [
+            f"Trained on TIE-ForecastGuess-v0, scored on TIE-Forecast-v0 over {args.episodes} "
+            f"selection episodes (seeds from {args.seed:,})."
+        ],
     )
     print(path.read_text())
 
