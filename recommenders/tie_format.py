@@ -22,6 +22,44 @@ _HYPERPARAMETER_DTYPE = np.dtype(
 )
 
 
+_HYPERPARAMETER_FIX = (
+    "export the model from TIE again, or store hyperparameters as one record with numeric fields "
+    "c, epochs, regularization_coefficient"
+)
+
+
+def _read_hyperparameters(path: Path, npz: np.lib.npyio.NpzFile) -> np.void:
+    """The one `hyperparameters` record, checked field by field (a raw IndexError names nothing)."""
+
+    def bad(field: str, problem: str) -> DataError:
+        return DataError(path, field, problem, _HYPERPARAMETER_FIX)
+
+    try:
+        array = npz["hyperparameters"]
+    except ValueError as exc:  # e.g. an object array, which would need pickle (refused)
+        raise bad("hyperparameters", f"cannot be read ({exc})") from exc
+    names = array.dtype.names
+    if names is None:
+        raise bad("hyperparameters", f"is a plain {array.dtype} array, not a structured record")
+    missing = [n for n in _HYPERPARAMETER_DTYPE.names if n not in names]  # type: ignore[union-attr]
+    if missing:
+        fields = ",".join(f"hyperparameters.{n}" for n in missing)
+        raise bad(fields, f"missing (the record has fields {', '.join(names)})")
+    if array.size != 1:
+        raise bad("hyperparameters", f"holds {array.size} records (shape {array.shape}), not one")
+    record = array.reshape(-1)[0]
+    for name in _HYPERPARAMETER_DTYPE.names:  # type: ignore[union-attr]
+        dtype = array.dtype.fields[name][0]  # type: ignore[index]
+        if dtype.kind not in "fiu" or dtype.shape != ():
+            raise bad(f"hyperparameters.{name}", f"has dtype {dtype}, not a real number")
+        value = float(record[name])
+        if not (np.isfinite(value) and value >= 0):
+            raise bad(f"hyperparameters.{name}", f"is {value}, not a finite number >= 0")
+    if not float(record["epochs"]).is_integer():
+        raise bad("hyperparameters.epochs", f"is {float(record['epochs'])}, not a whole number")
+    return record
+
+
 def import_tie_model(path: str | Path) -> tuple[WALS, list[str]]:
     """A TIE export → (TIE-compatible WALS model, technique vocabulary)."""
     path = Path(path)
@@ -37,7 +75,9 @@ def import_tie_model(path: str | Path) -> tuple[WALS, list[str]]:
                 )
             u, v = np.asarray(npz["U"], dtype=np.float32), np.asarray(npz["V"], dtype=np.float32)
             technique_ids = [str(t) for t in npz["technique_ids"]]
-            hyper = npz["hyperparameters"][0] if "hyperparameters" in npz.files else None
+            hyper = _read_hyperparameters(path, npz) if "hyperparameters" in npz.files else None
+    except DataError:
+        raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(
             path, None, f"not a readable TIE model NPZ ({exc})", "export the model from TIE again"

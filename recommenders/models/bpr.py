@@ -3,7 +3,9 @@
 Each step draws a batch of (report, used technique) pairs uniformly from the training entries and
 one negative technique per pair, resampling negatives that the report actually uses (a dense
 boolean lookup: the matrix is small). Fold-in for an unseen report optimises only its own vector
-against the fixed technique factors and biases, with the same sampled loss and a seeded generator.
+against the fixed technique factors and biases, with the same sampled loss, in NumPy: each report
+is folded in on its own (its own negatives, its own mean), so it scores the same alone or in a
+batch, and one report takes a few milliseconds.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from scipy.special import expit
 
 from recommenders.models.base import Recommender, resolve_device
 
@@ -36,6 +39,71 @@ def _sample_negatives(
     return negatives
 
 
+# Adam's defaults (Kingma & Ba 2015), as torch.optim.Adam uses them.
+_ADAM_BETAS = (0.9, 0.999)
+_ADAM_EPS = 1e-8
+# Rows are optimised in blocks of about this many sampled triples: the (triples × k) temporaries
+# then stay in cache (4096 × 64 float32 = 1 MiB): 2× faster than one block for 530 reports.
+_BLOCK_TRIPLES = 4096
+
+
+def _row_negatives(
+    columns: np.ndarray, n_items: int, shape: tuple[int, int], seed: int
+) -> np.ndarray:
+    """Techniques a report does not use, drawn uniformly, from a stream keyed by the report.
+
+    The stream is `SeedSequence(seed, spawn_key=columns)`: the fold-in seed and the report's
+    sorted technique columns, so the same report gets the same negatives in any batch.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(columns.tolist())))
+    unused = np.ones(n_items, dtype=bool)
+    unused[columns] = False
+    return np.flatnonzero(unused).astype(np.int32)[rng.integers(n_items - len(columns), size=shape)]
+
+
+def _fold_in_rows(
+    columns: list[np.ndarray],
+    q: np.ndarray,
+    b: np.ndarray,
+    steps: int,
+    learning_rate: float,
+    regularization: float,
+    negatives_per_positive: int,
+    seed: int,
+) -> np.ndarray:
+    """Adam on Σ_r [mean over r's triples of softplus(−margin) + λ‖u_r‖²], gradient by hand."""
+    counts = np.array([len(c) for c in columns]) * negatives_per_positive
+    bounds = np.r_[0, np.cumsum(counts)]
+    pos = np.repeat(np.concatenate(columns), negatives_per_positive)
+    draws = [
+        _row_negatives(c, q.shape[0], (steps, n), seed)
+        for c, n in zip(columns, counts, strict=True)
+    ]
+    neg = np.concatenate(draws, axis=1)  # (steps, triples)
+    weight = np.repeat(1 / counts.astype(np.float32), counts)  # each row's own mean
+    qp, bp = q[pos], b[pos]
+    # Row r's triples are the contiguous slice bounds[r]:bounds[r + 1]; this matrix sums each
+    # slice in order (csr @ dense accumulates row by row), so a row's sum never sees another row.
+    # Its data, each triple's gradient coefficient, is set every step.
+    per_row = sp.csr_matrix(
+        (np.ones(len(pos), dtype=np.float32), np.arange(len(pos)), bounds),
+        shape=(len(columns), len(pos)),
+    )
+    user = np.zeros((len(columns), q.shape[1]), dtype=np.float32)
+    first, second = np.zeros_like(user), np.zeros_like(user)
+    beta1, beta2 = _ADAM_BETAS
+    for t in range(1, steps + 1):
+        diff = qp - q[neg[t - 1]]
+        margin = (np.repeat(user, counts, axis=0) * diff).sum(axis=1) + (bp - b[neg[t - 1]])
+        per_row.data = -weight * expit(-margin)  # d softplus(−m)/dm, times the row's 1/n
+        grad = per_row @ diff + (2 * regularization) * user
+        first = beta1 * first + (1 - beta1) * grad
+        second = beta2 * second + (1 - beta2) * grad * grad
+        step = learning_rate / (1 - beta1**t)
+        user -= step * first / (np.sqrt(second) / np.sqrt(1 - beta2**t) + _ADAM_EPS)
+    return user
+
+
 def bpr_fold_in(
     item_factors: np.ndarray,
     item_bias: np.ndarray,
@@ -46,28 +114,56 @@ def bpr_fold_in(
     negatives_per_positive: int = 16,
     seed: int = 0,
 ) -> np.ndarray:
-    """Row factors of unseen reports under a BPR model whose item side is fixed."""
-    generator = torch.Generator().manual_seed(seed)
-    q = torch.as_tensor(item_factors, dtype=torch.float32)
-    b = torch.as_tensor(item_bias, dtype=torch.float32)
+    """Row factors of unseen reports under a BPR model whose item side is fixed.
+
+    Each report r minimises its own objective, mean over its sampled triples of
+    softplus(−(u_r·(q_i − q_j) + b_i − b_j)) + λ‖u_r‖² (Rendle et al. 2009, eq. 8 with the item
+    side frozen), with `steps` Adam steps from zero. A report's result depends only on its own
+    techniques and `seed`, never on the other rows of `observed`: its negatives j come from a
+    stream keyed by (seed, its sorted technique columns), and its loss is normalised by its own
+    triple count, so, Adam being per-coordinate, rows evolve independently. This is what makes
+    evaluation (all test reports at once) and the environment (one report per step) score a
+    report identically; a shared generator and a batch-wide mean once made 84 of 98 reports
+    differ between the two. Values in `observed` are ignored: every stored entry is a positive.
+
+    Args:
+        item_factors: (techniques × k) fixed item factors.
+        item_bias: (techniques,) fixed item biases.
+        observed: (reports × techniques) techniques seen in each report.
+        steps: Adam steps.
+        learning_rate: Adam step size.
+        regularization: λ, the L2 weight on each report's vector.
+        negatives_per_positive: negatives drawn per positive per step.
+        seed: non-negative; with a report's techniques, it fixes that report's negatives.
+
+    Returns:
+        (reports × k) float32 factors; zero for a report with no technique (or every one).
+    """
+    observed = sp.csr_matrix(observed, copy=True)
+    observed.eliminate_zeros()
+    observed.sum_duplicates()  # also sorts each row's columns, which key its negatives
+    q = np.asarray(item_factors, dtype=np.float32)
+    b = np.asarray(item_bias, dtype=np.float32)
     n_rows, n_items = observed.shape
-    user = torch.zeros(n_rows, q.shape[1], requires_grad=True)
-    if observed.nnz == 0:
-        return user.detach().numpy()
-    coo = observed.tocoo()
-    rows = torch.as_tensor(coo.row, dtype=torch.int64).repeat_interleave(negatives_per_positive)
-    pos = torch.as_tensor(coo.col, dtype=torch.int64).repeat_interleave(negatives_per_positive)
-    positives = torch.as_tensor(observed.toarray() > 0)
-    optimiser = torch.optim.Adam([user], lr=learning_rate)
-    for _ in range(steps):
-        neg = _sample_negatives(positives, rows, n_items, generator)
-        u = user[rows]
-        margin = (u * (q[pos] - q[neg])).sum(-1) + b[pos] - b[neg]
-        loss = -F.logsigmoid(margin).mean() + regularization * (user**2).sum() / n_rows
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    return user.detach().numpy()
+    user = np.zeros((n_rows, q.shape[1]), dtype=np.float32)
+    lengths = np.diff(observed.indptr)
+    active = np.flatnonzero((lengths > 0) & (lengths < n_items))
+    block = (np.cumsum(lengths[active]) * negatives_per_positive - 1) // _BLOCK_TRIPLES
+    for rows in np.split(active, np.flatnonzero(np.diff(block)) + 1):
+        if len(rows) == 0:
+            continue
+        columns = [observed.indices[observed.indptr[r] : observed.indptr[r + 1]] for r in rows]
+        user[rows] = _fold_in_rows(
+            columns,
+            q,
+            b,
+            steps,
+            learning_rate,
+            regularization,
+            negatives_per_positive,
+            seed,
+        )
+    return user
 
 
 class BPR(Recommender):

@@ -37,3 +37,68 @@ def test_real_tie_export(real_data_dir):
         ([1.0, 1.0], ([0, 0], [ids.index("T1059"), ids.index("T1105")])), shape=(1, 596)
     )
     assert np.isfinite(model.score(observed)).all()
+
+
+def _tie_npz(path, **hyperparameters):
+    """A valid TIE export except for whatever `hyperparameters` is given."""
+    rng = np.random.default_rng(0)
+    with path.open("wb") as file:  # a file object: np.savez would append .npz to a path
+        np.savez(
+            file,
+            U=rng.normal(size=(3, 2)).astype(np.float32),
+            V=rng.normal(size=(4, 2)).astype(np.float32),
+            technique_ids=np.array(["T1001", "T1002", "T1003", "T1004"]),
+            **hyperparameters,
+        )
+    return path
+
+
+def _record(fields, values):
+    return np.array([values], dtype=np.dtype(fields))
+
+
+F4 = "<f4"
+TIE_FIELDS = [("c", F4), ("epochs", F4), ("regularization_coefficient", F4)]
+BAD_HYPERPARAMETERS = {  # case: (the array saved as `hyperparameters`, the field to name)
+    "empty": (np.zeros(0, dtype=TIE_FIELDS), "hyperparameters"),
+    "plain_array": (np.array([0.001, 25.0, 0.0], dtype=np.float32), "hyperparameters"),
+    "scalar": (np.float32(0.001), "hyperparameters"),
+    "two_records": (np.zeros(2, dtype=TIE_FIELDS), "hyperparameters"),
+    "object_array": (np.array([{"c": 0.001}], dtype=object), "hyperparameters"),
+    "missing_c": (_record(TIE_FIELDS[1:], (25, 0)), "hyperparameters.c"),
+    "string_c": (_record([("c", "<U5"), *TIE_FIELDS[1:]], ("0.1", 25, 0)), "hyperparameters.c"),
+    "nan_epochs": (_record(TIE_FIELDS, (0.1, np.nan, 0)), "hyperparameters.epochs"),
+    "fractional_epochs": (_record(TIE_FIELDS, (0.1, 2.5, 0)), "hyperparameters.epochs"),
+    "negative_regularization": (
+        _record(TIE_FIELDS, (0.1, 25, -1)),
+        "hyperparameters.regularization_coefficient",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_HYPERPARAMETERS))
+def test_malformed_hyperparameters_name_the_field(tmp_path, case):
+    value, field = BAD_HYPERPARAMETERS[case]
+    path = _tie_npz(tmp_path / "model.zip", hyperparameters=value)
+    with pytest.raises(DataError) as caught:
+        import_tie_model(path)
+    message = str(caught.value)
+    assert caught.value.field == field and f"field {field!r}" in message
+    assert str(path) in message and "Fix: export the model from TIE again" in message
+    assert "\n" not in message
+
+
+def test_missing_hyperparameters_still_import(tmp_path):
+    """The record is optional: only a malformed one is refused."""
+    model, ids = import_tie_model(_tie_npz(tmp_path / "model.zip"))
+    assert len(ids) == 4 and model.item_factors.shape == (4, 2)
+
+
+def test_missing_array_is_named_once(tmp_path):
+    """A DataError raised while reading is not rewrapped as 'not a readable TIE model NPZ'."""
+    path = tmp_path / "model.zip"
+    with path.open("wb") as file:
+        np.savez(file, V=np.zeros((1, 2), dtype=np.float32), technique_ids=np.array(["T1001"]))
+    with pytest.raises(DataError) as caught:
+        import_tie_model(path)
+    assert caught.value.field == "U" and str(caught.value).count("Fix:") == 1
