@@ -2,7 +2,9 @@
 
 - `tram/multi_label.json`: TRAM2 reports split into sentences, each with 0..n labels and its
   `doc_title` (the report) — the document-level benchmark set;
-- `tram/single_label.json`: one label per sentence, with `doc_title`;
+- `tram/single_label.json`: one label per sentence, with `doc_title`: the same reports, but their
+  titles keep the punctuation that `multi_label.json` strips (37 of its 149 titles match one there
+  as written, all 149 by `match_key`);
 - `tram/bootstrap-training-data.json`: TRAM1 sentences with accepted mappings (no report title);
 - the ATT&CK bundle: every active technique's name and description sentences, so that every
   Enterprise technique has training text, not only TRAM's few dozen.
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,14 @@ _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|(?<=[.!?:;])[ \t]*\n|\n[ \t]*\n")
 _SOFT_BREAK = re.compile(r"(?<![.!?:;\n])[ \t]*\n(?![ \t]*\n)")
 _TECHNIQUE_ID = re.compile(r"\bT\d{4}(?:\.\d{3})?\b")
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
+def match_key(text: str) -> str:
+    """`text` lower-cased, with every character that is not a letter or digit dropped (spaces
+    too): how report titles and sentences are compared across TRAM's files, which spell the same
+    report or sentence with different punctuation, case and spacing."""
+    return _NOT_ALPHANUMERIC.sub("", text.lower())
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,13 @@ class TextCorpus:
     def documents(self) -> list[str]:
         """Titles of the TRAM2 reports, in first-seen order."""
         return list(dict.fromkeys(s.document for s in self.tram_multi if s.document))
+
+    def sentences_of(self, titles: Iterable[str]) -> list[Sentence]:
+        """The TRAM2 sentences of these reports, titles compared by `match_key`."""
+        wanted = {match_key(title) for title in titles}
+        # resolved to this file's own spellings first: one key per report, not per sentence
+        reports = {title for title in self.documents() if match_key(title) in wanted}
+        return [s for s in self.tram_multi if s.document in reports]
 
 
 def split_sentences(text: str) -> list[str]:
