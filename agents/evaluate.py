@@ -5,7 +5,7 @@ Agents: `random`, `frequency`, `greedy` (the env adversary's own recommender: TI
 revealed one's: it exploits the kill-chain sort the replay envs impose on report sets, not an
 observed order), `markov` (kill-chain transitions fitted on the training reports), and learned
 ones given as `NAME=GLOB` of `agents.train` run folders (one folder per training seed), e.g.
-`maskable_ppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v0-seed*`.
+`maskable_ppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v1-seed*`.
 
 Every agent plays the score-vector env (a learned single-guess policy ranks techniques by its
 action preferences). Per step: hit@k, NDCG@k, hit@1; per episode: campaign recall (share of the
@@ -246,7 +246,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m agents.evaluate", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--env", nargs="+", default=["TIE-Forecast-v0", "TIE-ForecastReplay-v0"])
+    parser.add_argument("--env", nargs="+", default=["TIE-Forecast-v1", "TIE-ForecastReplay-v1"])
     parser.add_argument("--agents", nargs="+", default=list(BASELINES))
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument(

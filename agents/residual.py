@@ -77,7 +77,7 @@ class _Residual:
             raise ValueError(
                 f"ResidualPolicy needs the recommender's scores in the observation "
                 f"(width {3 * n + 1}, got {observation_space.shape}); train on an env made with "
-                'features="recommender", e.g. TIE-ForecastGuessFeatures-v0'
+                'features="recommender", e.g. TIE-ForecastGuessFeatures-v1'
             )
         return n
 

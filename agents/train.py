@@ -37,7 +37,7 @@ class AgentTrainConfig:
 
     algo: str = "maskable_ppo"
     """ppo, a2c, dqn or maskable_ppo."""
-    env: str = "TIE-ForecastGuess-v0"
+    env: str = "TIE-ForecastGuess-v1"
     """A single-guess (Discrete) env id that tie_gym registers (no `module:` prefix)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra env keyword arguments: the env's own keywords, JSON scalars."""
@@ -232,7 +232,7 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
         prog="python -m agents.train", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--algo", default="maskable_ppo", choices=ALGORITHMS)
-    parser.add_argument("--env", default="TIE-ForecastGuess-v0")
+    parser.add_argument("--env", default="TIE-ForecastGuess-v1")
     parser.add_argument("--env-kwargs", default="{}", help="JSON, e.g. '{\"temperature\": 3}'")
     parser.add_argument("--timesteps", type=int, default=200_000)
     parser.add_argument("--n-envs", type=int, default=8)

@@ -26,15 +26,15 @@ from benchmarks.timing import RESULTS
 SUITES = {
     # plain MLP policies on the seen-set observation
     "mlp": [
-        ("maskable_ppo", "TIE-ForecastGuess-v0"),
-        ("ppo", "TIE-ForecastGuess-v0"),
-        ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v0"),
-        ("ppo", "TIE-ForecastReplayTrainGuess-v0"),
+        ("maskable_ppo", "TIE-ForecastGuess-v1"),
+        ("ppo", "TIE-ForecastGuess-v1"),
+        ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v1"),
+        ("ppo", "TIE-ForecastReplayTrainGuess-v1"),
     ],
     # residual policies over TIE's forecast (agents/residual.py)
     "residual": [
-        ("maskable_ppo", "TIE-ForecastGuessFeatures-v0"),
-        ("maskable_ppo", "TIE-ForecastReplayTrainGuessFeatures-v0"),
+        ("maskable_ppo", "TIE-ForecastGuessFeatures-v1"),
+        ("maskable_ppo", "TIE-ForecastReplayTrainGuessFeatures-v1"),
     ],
 }
 

@@ -1,8 +1,9 @@
 """A parallel hyperparameter probe for the learned defenders (one seed per setting).
 
-Run: python -m benchmarks.agents_sweep [--timesteps 400000] [--jobs 14]
-Trains each setting below on TIE-ForecastGuess-v0, then scores it on TIE-Forecast-v0 (hit@10 via
-the policy's preference ranking, and hit@1). Writes benchmarks/results/agents_sweep.md.
+Run: python -m benchmarks.agents_sweep [--suite mlp|residual] [--timesteps 400000] [--jobs 14]
+Trains each setting of a suite on its single-guess env (MLP policies on TIE-ForecastGuess-v1,
+residual policies on TIE-ForecastGuessFeatures-v1), then scores it on TIE-Forecast-v1 (hit@10 via
+the policy's preference ranking, and hit@1). Writes benchmarks/results/agents_sweep_<suite>.md.
 
 Settings are chosen on selection episodes (seeds from agents.evaluate.SELECTION_SEED), never on
 the benchmark's evaluation episodes (EVALUATION_SEED); the ranges are listed in agents.evaluate.
@@ -24,22 +25,41 @@ from agents.evaluate import EVALUATION_SEED, SEED_RANGE_WIDTH, SELECTION_SEED, r
 from agents.policy import PolicyAgent, load_run
 from benchmarks.timing import write_table
 
-SETTINGS: dict[str, tuple[str, list[str]]] = {
-    "base": ("maskable_ppo", []),
-    "lr1e-3": ("maskable_ppo", ["learning_rate=0.001"]),
-    "lr3e-3": ("maskable_ppo", ["learning_rate=0.003"]),
-    "lr1e-3-ep10": ("maskable_ppo", ["learning_rate=0.001", "n_epochs=10"]),
-    "lr1e-3-512": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[512]"]),
-    "lr1e-3-linear": ("maskable_ppo", ["learning_rate=0.001", "policy_kwargs.net_arch=[]"]),
-    "lr3e-3-512-ep10": (
-        "maskable_ppo",
-        ["learning_rate=0.003", "policy_kwargs.net_arch=[512]", "n_epochs=10"],
-    ),
-    "lr1e-3-512-ep10": (
-        "maskable_ppo",
-        ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"],
-    ),
-    "dqn-lr1e-3": ("dqn", ["learning_rate=0.001"]),
+MLP_ENV, RESIDUAL_ENV = "TIE-ForecastGuess-v1", "TIE-ForecastGuessFeatures-v1"
+# suite → setting → (algorithm, training env, --set overrides of agents/hyperparams.yml)
+SUITES: dict[str, dict[str, tuple[str, str, list[str]]]] = {
+    "mlp": {
+        "base": ("maskable_ppo", MLP_ENV, []),
+        "lr1e-3": ("maskable_ppo", MLP_ENV, ["learning_rate=0.001"]),
+        "lr3e-3": ("maskable_ppo", MLP_ENV, ["learning_rate=0.003"]),
+        "lr1e-3-ep10": ("maskable_ppo", MLP_ENV, ["learning_rate=0.001", "n_epochs=10"]),
+        "lr1e-3-512": (
+            "maskable_ppo",
+            MLP_ENV,
+            ["learning_rate=0.001", "policy_kwargs.net_arch=[512]"],
+        ),
+        "lr1e-3-linear": (
+            "maskable_ppo",
+            MLP_ENV,
+            ["learning_rate=0.001", "policy_kwargs.net_arch=[]"],
+        ),
+        "lr3e-3-512-ep10": (
+            "maskable_ppo",
+            MLP_ENV,
+            ["learning_rate=0.003", "policy_kwargs.net_arch=[512]", "n_epochs=10"],
+        ),
+        "lr1e-3-512-ep10": (
+            "maskable_ppo",
+            MLP_ENV,
+            ["learning_rate=0.001", "policy_kwargs.net_arch=[512]", "n_epochs=10"],
+        ),
+        "dqn-lr1e-3": ("dqn", MLP_ENV, ["learning_rate=0.001"]),
+    },
+    # the residual policy's learning rate (agents/hyperparams.yml keeps the winner)
+    "residual": {
+        "residual-lr1e-4": ("maskable_ppo", RESIDUAL_ENV, ["learning_rate=0.0001"]),
+        "residual-lr3e-4": ("maskable_ppo", RESIDUAL_ENV, ["learning_rate=0.0003"]),
+    },
 }
 
 
@@ -47,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.agents_sweep", description=__doc__.splitlines()[0]
     )
+    parser.add_argument("--suite", choices=sorted(SUITES), default="mlp")
     parser.add_argument("--timesteps", type=int, default=400_000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", default="runs/agents-sweep")
@@ -73,8 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
-    def launch(item: tuple[str, tuple[str, list[str]]]) -> int:
-        name, (algo, overrides) = item
+    settings = SUITES[args.suite]
+
+    def launch(item: tuple[str, tuple[str, str, list[str]]]) -> int:
+        name, (algo, env_id, overrides) = item
         command = [
             sys.executable,
             "-m",
@@ -82,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             "--algo",
             algo,
             "--env",
-            "TIE-ForecastGuess-v0",
+            env_id,
             "--timesteps",
             str(args.timesteps),
             "--eval-freq",
@@ -100,15 +123,17 @@ def main(argv: list[str] | None = None) -> None:
         return subprocess.run(command, env=env, check=False).returncode
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(launch, SETTINGS.items()))
-    evaluation = gym.make("TIE-Forecast-v0")
+        list(pool.map(launch, settings.items()))
+    plain = gym.make("TIE-Forecast-v1")
+    featured = gym.make("TIE-Forecast-v1", features="recommender")
     rows = []
-    for name, (algo, overrides) in SETTINGS.items():
-        path = f"{args.runs}/{algo}-TIE-ForecastGuess-v0-seed0-{name}"
+    for name, (algo, env_id, overrides) in settings.items():
+        path = f"{args.runs}/{algo}-{env_id}-seed0-{name}"
         if not os.path.exists(f"{path}/final.zip"):
             rows.append([name, " ".join(overrides), "failed", "", ""])
             continue
-        agent = PolicyAgent(load_run(path, evaluation), evaluation.unwrapped.n_techniques)
+        agent = PolicyAgent(load_run(path, plain), plain.unwrapped.n_techniques)
+        evaluation = featured if agent.features == "recommender" else plain
         scores = run_episodes(evaluation, agent, args.episodes, seed=args.seed)
         rows.append(
             [
@@ -121,12 +146,12 @@ def main(argv: list[str] | None = None) -> None:
         )
     rows.sort(key=lambda r: r[2], reverse=True)
     path = write_table(
-        "agents_sweep",
+        f"agents_sweep_{args.suite}",
         f"Learned defender probe ({args.timesteps:,} steps, seed 0)",
         ["setting", "overrides", "hit@10", "hit@1", "algo"],
         rows,
         [
-            f"Trained on TIE-ForecastGuess-v0, scored on TIE-Forecast-v0 over {args.episodes} "
+            f"Trained on each setting's guess env, scored on TIE-Forecast-v1 over {args.episodes} "
             f"selection episodes (seeds from {args.seed:,})."
         ],
     )

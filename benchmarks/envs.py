@@ -55,9 +55,9 @@ def main() -> None:
     ]
     record = {"cartpole": cartpole}
     for env_id, target in [
-        ("TIE-Forecast-v0", 0.5),
-        ("TIE-ForecastGuess-v0", 0.5),
-        ("TIE-ForecastHard-v0", 0.5),
+        ("TIE-Forecast-v1", 0.5),
+        ("TIE-ForecastGuess-v1", 0.5),
+        ("TIE-ForecastHard-v1", 0.5),
     ]:
         rate = single_rate(env_id)
         record[env_id] = rate
@@ -69,7 +69,7 @@ def main() -> None:
                 f"target ≥ {target}×",
             ]
         )
-    for env_id in ("TIE-Forecast-v0", "TIE-ForecastGuess-v0"):
+    for env_id in ("TIE-Forecast-v1", "TIE-ForecastGuess-v1"):
         for num_envs in (16, 256, 1024):
             rate = vector_rate(env_id, num_envs)
             record[f"{env_id}/vector{num_envs}"] = rate

@@ -16,11 +16,11 @@ from agents.evaluate import run_episodes
 from agents.policy import PolicyAgent
 
 timesteps = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
-venv = make_vec_env("TIE-ForecastGuess-v0", n_envs=8, seed=0)
+venv = make_vec_env("TIE-ForecastGuess-v1", n_envs=8, seed=0)
 model = MaskablePPO("MlpPolicy", venv, gamma=0.0, n_steps=256, batch_size=512, seed=0, verbose=0)
 model.learn(total_timesteps=timesteps, progress_bar=True)
 
-env = gym.make("TIE-Forecast-v0")  # top-10 forecasts: the policy ranks techniques by preference
+env = gym.make("TIE-Forecast-v1")  # top-10 forecasts: the policy ranks techniques by preference
 for name, agent in [
     ("MaskablePPO", PolicyAgent(model, env.unwrapped.n_techniques)),
     ("greedy (TIE)", GreedyAgent(env.unwrapped.adversary.model)),

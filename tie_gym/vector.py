@@ -1,6 +1,6 @@
 """Native vector twin of TIE-Forecast: N campaigns stepped as arrays.
 
-`gym.make_vec("TIE-Forecast-v0", num_envs=N, vectorization_mode="vector_entry_point")` builds it.
+`gym.make_vec("TIE-Forecast-v1", num_envs=N, vectorization_mode="vector_entry_point")` builds it.
 Forecast scoring, ranks, rewards and observations are single NumPy operations over all N envs;
 new generative campaigns are sampled in batches with one batched fold-in. Autoreset follows
 Gymnasium's default NEXT_STEP mode: the step after an episode ends resets that env and returns its

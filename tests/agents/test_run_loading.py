@@ -55,8 +55,8 @@ def _load_error(run, env):
 
 def test_a_module_named_in_run_json_is_never_imported(trained_run, tmp_path, payload):
     module, marker = payload
-    planted = _copy_with_config(trained_run, tmp_path, env=f"{module}:TIE-ForecastGuess-v0")
-    error = _load_error(planted, gym.make("TIE-Forecast-v0"))
+    planted = _copy_with_config(trained_run, tmp_path, env=f"{module}:TIE-ForecastGuess-v1")
+    error = _load_error(planted, gym.make("TIE-Forecast-v1"))
     assert not marker.exists(), "loading the run imported the module named in run.json"
     assert error is not None
     message = str(error)
@@ -75,11 +75,11 @@ def test_a_module_named_in_run_json_is_never_imported(trained_run, tmp_path, pay
 )
 def test_unknown_or_non_scalar_env_kwargs_are_refused(trained_run, tmp_path, field, env_kwargs):
     planted = _copy_with_config(trained_run, tmp_path, env_kwargs=env_kwargs)
-    error = _load_error(planted, gym.make("TIE-Forecast-v0"))
+    error = _load_error(planted, gym.make("TIE-Forecast-v1"))
     assert error is not None and "run.json" in str(error) and repr(field) in str(error)
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "tie_gym:TIE-ForecastGuess-v0", 3])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "tie_gym:TIE-ForecastGuess-v1", 3])
 def test_only_ids_tie_gym_registers_pass(env_id):
     with pytest.raises(DataError, match=r"'config\.env'.*Fix: use one of"):
         check_env_config(env_id, {}, "run.json")
@@ -88,15 +88,15 @@ def test_only_ids_tie_gym_registers_pass(env_id):
 def test_an_unknown_algorithm_in_run_json_is_refused(trained_run, tmp_path):
     planted = _copy_with_config(trained_run, tmp_path, algo="common")
     with pytest.raises(DataError, match=r"'config\.algo'"):
-        load_run(planted, gym.make("TIE-Forecast-v0"))
+        load_run(planted, gym.make("TIE-Forecast-v1"))
 
 
 def test_a_normal_run_with_env_kwargs_still_loads_and_plays(trained_run, tmp_path):
     run = _copy_with_config(trained_run, tmp_path, env_kwargs={"temperature": 3.0, "k": 10})
-    env = gym.make("TIE-Forecast-v0")
+    env = gym.make("TIE-Forecast-v1")
     agent = PolicyAgent(load_run(run, env), env.unwrapped.n_techniques)
     assert len(run_episodes(env, agent, 2, seed=0)["hit@k"]) > 0
-    for env_id, kwargs in [("TIE-DefendReplay-v0", {"budget": 3}), ("TIE-Forecast-v0", {})]:
+    for env_id, kwargs in [("TIE-DefendReplay-v1", {"budget": 3}), ("TIE-Forecast-v1", {})]:
         assert check_env_config(env_id, kwargs, "run.json") == (env_id, kwargs)
 
 
@@ -104,7 +104,7 @@ def test_training_refuses_a_module_prefixed_env_before_importing_it(tmp_path, pa
     module, marker = payload
     config = AgentTrainConfig(
         algo="ppo",
-        env=f"{module}:TIE-ForecastGuess-v0",
+        env=f"{module}:TIE-ForecastGuess-v1",
         timesteps=64,
         n_envs=1,
         out=str(tmp_path),

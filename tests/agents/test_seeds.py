@@ -55,9 +55,11 @@ def test_the_sweep_refuses_seeds_in_the_evaluation_range():
         agents_sweep.parse_args(["--seed", str(EVALUATION_SEED), "--episodes", "10"])
 
 
-def test_the_sweep_scores_every_setting_on_selection_episodes(tmp_path, monkeypatch):
-    for name, (algo, _) in agents_sweep.SETTINGS.items():
-        run = tmp_path / f"{algo}-TIE-ForecastGuess-v0-seed0-{name}"
+@pytest.mark.parametrize("suite", sorted(agents_sweep.SUITES))
+def test_the_sweep_scores_every_setting_on_selection_episodes(tmp_path, monkeypatch, suite):
+    settings = agents_sweep.SUITES[suite]
+    for name, (algo, env_id, _) in settings.items():
+        run = tmp_path / f"{algo}-{env_id}-seed0-{name}"
         run.mkdir()
         (run / "final.zip").touch()
     seeds = []
@@ -73,8 +75,10 @@ def test_the_sweep_scores_every_setting_on_selection_episodes(tmp_path, monkeypa
         agents_sweep.subprocess, "run", lambda *a, **k: SimpleNamespace(returncode=0)
     )
     monkeypatch.setattr(agents_sweep, "load_run", lambda path, env: None)
-    monkeypatch.setattr(agents_sweep, "PolicyAgent", lambda model, n: None)
+    monkeypatch.setattr(
+        agents_sweep, "PolicyAgent", lambda model, n: SimpleNamespace(features="none")
+    )
     monkeypatch.setattr(agents_sweep, "run_episodes", fake_run_episodes)
     monkeypatch.setattr(agents_sweep, "write_table", lambda *a: table)
-    agents_sweep.main(["--runs", str(tmp_path), "--jobs", "1"])
-    assert seeds == [(SELECTION_SEED, 200)] * len(agents_sweep.SETTINGS)
+    agents_sweep.main(["--suite", suite, "--runs", str(tmp_path), "--jobs", "1"])
+    assert seeds == [(SELECTION_SEED, 200)] * len(settings)

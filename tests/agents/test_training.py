@@ -31,7 +31,7 @@ def test_tiny_training_run_saves_and_reloads_to_same_numbers(algo, tmp_path):
         and (run / "evaluations.npz").exists()
         and any((run / "tb").iterdir())
     )
-    env = gym.make("TIE-Forecast-v0")
+    env = gym.make("TIE-Forecast-v1")
     a = PolicyAgent(
         load_run(run, env), env.unwrapped.n_techniques
     )  # a guess policy ranking for top-k
@@ -46,13 +46,13 @@ def test_hyperparams_file_is_data_not_code(tmp_path):
         "default:\n  ppo:\n    policy: MlpPolicy\n    policy_kwargs: {activation_fn: __import__('os')}\n"
     )
     with pytest.raises(ValueError, match="activation_fn"):
-        load_hyperparams(bad, "TIE-ForecastGuess-v0", "ppo")
+        load_hyperparams(bad, "TIE-ForecastGuess-v1", "ppo")
     with pytest.raises(ValueError, match="no hyperparameters"):
-        load_hyperparams(bad, "TIE-ForecastGuess-v0", "dqn")
+        load_hyperparams(bad, "TIE-ForecastGuess-v1", "dqn")
 
 
 def test_markov_beats_greedy_on_killchain_replay(real_data_dir):
-    env = gym.make("TIE-ForecastReplay-v0", data_dir=str(real_data_dir))
+    env = gym.make("TIE-ForecastReplay-v1", data_dir=str(real_data_dir))
     agents = build_agents(["greedy", "markov"], env, seed=0)
     greedy = np.mean(run_episodes(env, agents["greedy"][0], 80, seed=0)["hit@k"])
     markov = np.mean(run_episodes(env, agents["markov"][0], 80, seed=0)["hit@k"])
@@ -60,7 +60,7 @@ def test_markov_beats_greedy_on_killchain_replay(real_data_dir):
 
 
 def test_train_split_replay_never_yields_test_reports(real_data_dir):
-    env = gym.make("TIE-ForecastReplayTrainGuess-v0", data_dir=str(real_data_dir)).unwrapped
+    env = gym.make("TIE-ForecastReplayTrainGuess-v1", data_dir=str(real_data_dir)).unwrapped
     test_ids = set(env.adversary.manifest["split"]["test_report_ids"])
     sources = {env.reset(seed=s)[1]["campaign"] for s in range(200)}
     assert sources and not sources & test_ids
@@ -119,7 +119,7 @@ def test_loading_an_sb3_zip_never_unpickles(tmp_path):
                 data["observation_space"] = bomb
                 payload = json.dumps(data).encode()
             out.writestr(item, payload)
-    env = gym.make("TIE-ForecastGuess-v0")
+    env = gym.make("TIE-ForecastGuess-v1")
     record = json.loads((run / "run.json").read_text())
     from agents.train import activation_class
 

@@ -87,7 +87,7 @@ def test_text_without_techniques_says_so(capsys, monkeypatch, tmp_path, text_mod
 
 
 def test_env_starts_from_incident_text(text_model):
-    env = gym.make("TIE-Forecast-v0", text_model=str(text_model)).unwrapped
+    env = gym.make("TIE-Forecast-v1", text_model=str(text_model)).unwrapped
     env.reset(seed=0, options={"text": "The actor ran mimikatz against lsass."})
     assert env.seen_ids == ["T1003.001"]
     with pytest.raises(ValueError, match="no technique"):

@@ -11,19 +11,19 @@ import tie_gym  # noqa: F401
 def test_check_env_both_checkers():
     from stable_baselines3.common.env_checker import check_env as sb3_check
 
-    check_env(gym.make("TIE-Defend-v0").unwrapped)
+    check_env(gym.make("TIE-Defend-v1").unwrapped)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sb3_check(gym.make("TIE-Defend-v0").unwrapped)
+        sb3_check(gym.make("TIE-Defend-v1").unwrapped)
     assert [str(w.message) for w in caught if "stable_baselines3" in w.filename] == []
 
 
 def test_replay_variant(real_data_dir):
-    check_env(gym.make("TIE-DefendReplay-v0", data_dir=str(real_data_dir)).unwrapped)
+    check_env(gym.make("TIE-DefendReplay-v1", data_dir=str(real_data_dir)).unwrapped)
 
 
 def test_catch_reward_budget_and_masks():
-    env = gym.make("TIE-Defend-v0", budget=2, detection_cost=0.1).unwrapped
+    env = gym.make("TIE-Defend-v1", budget=2, detection_cost=0.1).unwrapped
     env.reset(seed=5)
     n = env.n_techniques
     length = len(env._campaign.techniques)
@@ -47,7 +47,7 @@ def test_catch_reward_budget_and_masks():
 
 def test_waiting_never_catches_and_seeds_repeat():
     def total(seed):
-        env = gym.make("TIE-Defend-v0")
+        env = gym.make("TIE-Defend-v1")
         env.reset(seed=seed)
         rewards, done = [], False
         while not done:
@@ -62,7 +62,7 @@ def test_waiting_never_catches_and_seeds_repeat():
 
 
 def test_bad_actions():
-    env = gym.make("TIE-Defend-v0").unwrapped
+    env = gym.make("TIE-Defend-v1").unwrapped
     with pytest.raises(gym.error.ResetNeeded):
         env.step(0)
     env.reset(seed=0)

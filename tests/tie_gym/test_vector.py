@@ -6,7 +6,7 @@ import tie_gym  # noqa: F401
 from tie_gym.vector import ForecastVectorEnv
 
 
-def _make(num_envs=8, env_id="TIE-Forecast-v0", **kwargs):
+def _make(num_envs=8, env_id="TIE-Forecast-v1", **kwargs):
     return gym.make_vec(
         env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
     )
@@ -62,7 +62,7 @@ def test_next_step_autoreset_and_perfect_forecast():
 
 
 def test_guess_mode_masks_and_bad_actions():
-    env = _make(num_envs=3, env_id="TIE-ForecastGuess-v0")
+    env = _make(num_envs=3, env_id="TIE-ForecastGuess-v1")
     with pytest.raises(gym.error.ResetNeeded):
         env.step(np.zeros(3, dtype=np.int64))
     env.reset(seed=0)
@@ -86,7 +86,7 @@ def _greedy(observation, n, weights):
 
 
 def _single_greedy_rate(steps=3000, **kwargs):
-    env = gym.make("TIE-Forecast-v0", **kwargs)
+    env = gym.make("TIE-Forecast-v1", **kwargs)
     n, weights = env.unwrapped.n_techniques, env.unwrapped.adversary.model.weights
     obs, _ = env.reset(seed=0)
     hits = []

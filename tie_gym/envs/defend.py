@@ -39,6 +39,12 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     On a catch at reveal `t` of a campaign of length `L`: `1 + catch_bonus · (L − t) / L`;
     each deployed detection costs `detection_cost`. `info["reward_terms"]` itemises them.
 
+    Trivial policies (300 episodes from seed 100000; share of campaigns caught / mean return):
+    always waiting never catches (0 / 0.00); random detections 5% / −0.01 (replay 5% / −0.01);
+    spending the budget from the first step on the most popular techniques 54% / 0.76 (replay 62% / 0.85);
+    detecting the greedy recommender's top unseen technique each step 77% / 1.26 (replay 65% /
+    1.00). On generated campaigns greedy knows the adversary's own scores.
+
     ## Starting State
 
     One technique of a fresh campaign is seen; no detection is deployed.
@@ -55,6 +61,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
 
     ## Version History
 
+    - v1: the adversary of TIE-Forecast-v1 (scores standardised per step, temperature 1.65).
     - v0: initial release.
     """
 
