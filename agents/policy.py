@@ -172,7 +172,9 @@ def check_env_config(
                 f"{env_id} takes no keyword {key!r}",
                 f"remove it, or use one of {sorted(known[env_id])}",
             )
-        if not (value is None or isinstance(value, (str, int, float, bool))):
+        if not (value is None or isinstance(value, (str, int, float, bool))) or (
+            isinstance(value, float) and not np.isfinite(value)
+        ):
             raise DataError(
                 path,
                 f"{prefix}env_kwargs.{key}",

@@ -55,6 +55,8 @@ def _read_hyperparameters(path: Path, npz: np.lib.npyio.NpzFile) -> np.void:
         value = float(record[name])
         if not (np.isfinite(value) and value >= 0):
             raise bad(f"hyperparameters.{name}", f"is {value}, not a finite number >= 0")
+    if not 0 < float(record["c"]) < 1:  # TIE asserts it: α = 1/c − 1 must be > 0
+        raise bad("hyperparameters.c", f"is {float(record['c'])}, not in (0, 1) as TIE requires")
     if not float(record["epochs"]).is_integer():
         raise bad("hyperparameters.epochs", f"is {float(record['epochs'])}, not a whole number")
     return record
@@ -105,11 +107,14 @@ def export_tie_model(
     user_factors: np.ndarray,
     item_factors: np.ndarray,
     technique_ids: list[str] | tuple[str, ...],
-    c: float = 0.0,
+    c: float = 0.001,
     epochs: int = 0,
     regularization: float = 0.0,
 ) -> None:
-    """Write factors in TIE's format so TIE's web app can load a model trained here."""
+    """Write factors in TIE's format so TIE's web app can load a model trained here (the web app
+    folds reports in with TIE's own solve, `WALS(tie_compat=True)`; it requires 0 < c < 1)."""
+    if not 0 < c < 1:
+        raise ValueError(f"c must lie in (0, 1) (TIE's web app asserts it), got {c}")
     if item_factors.shape[0] != len(technique_ids):
         raise ValueError(
             f"{item_factors.shape[0]} item rows but {len(technique_ids)} technique IDs"

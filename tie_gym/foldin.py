@@ -76,7 +76,8 @@ class PopularityFoldIn(BatchFoldIn):
         return None
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(self._popularity, (len(rows), self.n_items)).copy()
+        count = len(np.arange(self.batch)[rows])  # rows may be a slice
+        return np.broadcast_to(self._popularity, (count, self.n_items)).copy()
 
 
 class EaseFoldIn(BatchFoldIn):

@@ -20,9 +20,9 @@ NOT_FINITE = -1
 
 
 def numeric_scores(action: object) -> np.ndarray:
-    """The action as a float or integer array (the compiled ranking's input), or a clear error."""
+    """The action as a float32/float64 array (the compiled ranking's input), or a clear error."""
     scores = np.asarray(action)
-    if scores.dtype.kind not in "fiu":
+    if scores.dtype not in (np.float32, np.float64):  # one dtype for the kernel and the forecast
         try:
             scores = scores.astype(np.float64)
         except (TypeError, ValueError) as exc:

@@ -69,6 +69,8 @@ BAD_HYPERPARAMETERS = {  # case: (the array saved as `hyperparameters`, the fiel
     "string_c": (_record([("c", "<U5"), *TIE_FIELDS[1:]], ("0.1", 25, 0)), "hyperparameters.c"),
     "nan_epochs": (_record(TIE_FIELDS, (0.1, np.nan, 0)), "hyperparameters.epochs"),
     "fractional_epochs": (_record(TIE_FIELDS, (0.1, 2.5, 0)), "hyperparameters.epochs"),
+    "zero_c": (_record(TIE_FIELDS, (0.0, 25, 0)), "hyperparameters.c"),
+    "c_above_one": (_record(TIE_FIELDS, (5.0, 25, 0)), "hyperparameters.c"),
     "negative_regularization": (
         _record(TIE_FIELDS, (0.1, 25, -1)),
         "hyperparameters.regularization_coefficient",

@@ -95,3 +95,44 @@ def test_cold_temperatures_take_the_numpy_sampler():
     assert adversary._additive_tables(0.001) is None
     for campaign in adversary.generate(np.random.default_rng(0), 200, temperature=0.001):
         assert len(set(campaign.techniques.tolist())) == LENGTH
+
+
+@pytest.mark.parametrize("temperature", [1.65, "coldest"])
+def test_compiled_weights_are_the_standardised_softmax(temperature):
+    """The polynomial exp and the moment shift give softmax(z / T) over the unused columns,
+    down to the coldest temperature `supports` admits."""
+    from tie_gym.additive_sampler import (
+        _TWO_TO_U,
+        BLOCK,
+        _add_and_moments,
+        _fill_weights,
+        supports,
+    )
+
+    n, padded = 580, 608
+    if temperature == "coldest":
+        temperature = 2 * np.sqrt(n) / 700 * 1.0001
+    assert supports(temperature, n)
+    rng = np.random.default_rng(0)
+    scores = np.zeros(padded)
+    row = np.zeros(padded)
+    row[:n] = rng.standard_t(2, n)  # heavy tails: a few far-out scores, as after long campaigns
+    unused = np.zeros(padded)
+    unused[:n] = 1.0
+    unused[rng.choice(n, 40, replace=False)] = 0.0
+    count, mean, spread = _add_and_moments(scores, unused, row)
+    weights, blocks = np.empty(padded), np.empty(padded // BLOCK)
+    total = _fill_weights(
+        scores,
+        unused,
+        mean + spread * np.sqrt(count),
+        1 / (spread * temperature),
+        weights,
+        blocks,
+        _TWO_TO_U,
+    )
+    live = unused > 0
+    z = (scores[live] - scores[live].mean()) / scores[live].std()
+    exact = np.exp((z - z.max()) / temperature)
+    np.testing.assert_allclose(weights[live] / total, exact / exact.sum(), rtol=1e-6, atol=1e-300)
+    assert np.all(weights[~live] == 0) and np.isclose(blocks.sum(), total)

@@ -170,6 +170,9 @@ def test_bad_constructor_arguments():
         ({"campaign": "replay", "order": "model"}, "order"),
         ({"initial": 0}, "initial"),
         ({"max_length": 1}, "max_length"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"top_p": float("nan")}, "top_p"),
         ({"initial": 3, "max_length": 3}, "max_length"),
     ]:
         with pytest.raises(ValueError, match=match):
@@ -331,3 +334,15 @@ def test_artifact_cannot_point_replay_outside_the_data_folder(tmp_path, real_dat
     env = gym.make("TIE-ForecastReplay-v1", model=str(artifact), data_dir=str(real_data_dir))
     with pytest.raises(DataError, match=r"model\.json.*data\.corpus\.file"):
         env.reset(seed=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int8, np.int64, np.uint64, np.longdouble, bool])
+def test_any_numeric_action_dtype_ranks_as_its_float64_forecast(dtype):
+    env = gym.make("TIE-Forecast-v1").unwrapped
+    env.reset(seed=1)
+    rng = np.random.default_rng(0)
+    action = (rng.integers(0, 3, env.n_techniques)).astype(dtype)
+    _, _, _, _, info = env.step(action)
+    revealed = env.vocabulary.index(info["revealed"])
+    shown = list(env.last_forecast())
+    assert (info["rank"] <= env.k) == (revealed in shown)

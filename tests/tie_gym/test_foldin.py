@@ -53,6 +53,16 @@ def test_sets_added_one_by_one_and_by_slice_agree(name, block_matrix):
     )
 
 
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_scores_by_slice_equal_scores_by_index(name, block_matrix):
+    """The generative adversary reads scores of a prefix of rows by slice."""
+    model = _model(name, block_matrix)
+    fold_in = batch_fold_in(model, 3)
+    fold_in.reset(np.arange(3))
+    fold_in.add(np.array([0, 1, 2]), np.array([0, 7, 3]))
+    np.testing.assert_allclose(fold_in.scores(slice(0, 2)), fold_in.scores(np.arange(2)))
+
+
 def test_distinct_passes_never_repeat_a_row():
     rows = np.array([4, 1, 4, 4, 2, 1])
     passes = distinct_passes(rows)

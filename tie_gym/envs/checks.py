@@ -3,6 +3,7 @@ input with the same clear message."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,15 @@ def check_campaign_arguments(campaign: str, order: str | None, split: str) -> st
     if split not in ("test", "train"):
         raise ValueError(f'split must be "test" (held-out reports) or "train", got {split!r}')
     return order
+
+
+def check_sampling(temperature: float, top_p: float) -> None:
+    """A finite temperature > 0 and top_p in (0, 1]: NaN slips through `temperature <= 0` and
+    made the adversary reveal techniques in column order, which a constant forecast then wins."""
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    if not (math.isfinite(top_p) and 0 < top_p <= 1):
+        raise ValueError(f"top_p must lie in (0, 1], got {top_p!r}")
 
 
 def check_lengths(initial: int, max_length: int | None) -> None:

@@ -9,7 +9,12 @@ import numpy as np
 from gymnasium import spaces
 
 from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Campaign, CampaignStream
-from tie_gym.envs.checks import check_campaign_arguments, check_render_mode, discrete_index
+from tie_gym.envs.checks import (
+    check_campaign_arguments,
+    check_render_mode,
+    check_sampling,
+    discrete_index,
+)
 from tie_gym.envs.forecast import get_adversary
 
 
@@ -81,6 +86,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         render_mode: str | None = None,
     ) -> None:
         order = check_campaign_arguments(campaign, order, split)
+        check_sampling(temperature, 1.0)
         if budget < 1:
             raise ValueError(f"budget must be ≥ 1, got {budget}")
         check_render_mode(render_mode, self.metadata)

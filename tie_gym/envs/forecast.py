@@ -19,6 +19,7 @@ from tie_gym.envs.checks import (
     check_campaign_arguments,
     check_lengths,
     check_render_mode,
+    check_sampling,
     discrete_index,
 )
 from tie_gym.foldin import batch_fold_in
@@ -174,6 +175,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         order = check_campaign_arguments(campaign, order, split)
         check_render_mode(render_mode, self.metadata)
         check_lengths(initial, max_length)
+        check_sampling(temperature, top_p)
         self.adversary = get_adversary(model, data_dir)
         n = self.adversary.n_techniques
         if not 1 <= k <= n:
