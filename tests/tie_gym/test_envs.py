@@ -199,6 +199,8 @@ def test_reset_from_analyst_observations():
     assert info["revealed"] not in given
     with pytest.raises(ValueError, match="vocabulary"):
         env.reset(options={"observed": ["T9999"]})
+    with pytest.raises(ValueError, match="at least one"):
+        env.reset(options={"observed": list(env.vocabulary)})
 
 
 @pytest.mark.parametrize(

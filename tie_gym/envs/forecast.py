@@ -263,6 +263,10 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             )
         if len(set(observed)) != len(observed) or not observed:
             raise ValueError("observed must be a non-empty list of distinct technique IDs")
+        if len(observed) >= self.n_techniques:
+            raise ValueError(
+                "observed must leave at least one technique of the vocabulary to forecast"
+            )
         return np.array([index[t] for t in observed], dtype=np.int64)
 
     def _techniques_from_text(self, text: str) -> list[str]:
