@@ -11,7 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommenders.artifacts import load_model, resolve_model_dir
+from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog, load_catalog
 from recommenders.errors import DataError
 from recommenders.models import Recommender
 from recommenders.navigator import forecast_layer, write_layer
@@ -36,30 +41,139 @@ def default_model() -> Path:
         return default_model_path()
 
 
+@dataclass(frozen=True)
+class ObservedTechniques:
+    """Observed technique IDs split into the ones a model can use and the ones it ignores."""
+
+    usable: list[str]
+    """IDs in the model's vocabulary, in input order, each once."""
+    ignored: dict[str, str] = field(default_factory=dict)
+    """Each ignored input → why (unknown, revoked and by what, deprecated, repeated, malformed)."""
+
+
+@lru_cache(maxsize=4)
+def _catalog_at(path: str) -> TechniqueCatalog:
+    return load_catalog(path)
+
+
+def attack_catalog(
+    manifest: dict[str, Any], data_dir: str | None = None
+) -> TechniqueCatalog | None:
+    """The ATT&CK bundle the model was trained with (`data.attack.file` in its manifest), read
+    from `data_dir` or `TIE_DATA_DIR`; None when no data folder holds it."""
+    root = data_dir or os.environ.get("TIE_DATA_DIR")
+    name = manifest.get("data", {}).get("attack", {}).get("file")
+    if not root or not isinstance(name, str) or Path(name).name != name:
+        return None
+    path = Path(root) / "attack" / name
+    if not path.is_file():
+        return None
+    try:
+        return _catalog_at(str(path.resolve()))
+    except DataError as exc:  # the bundle only explains ignored IDs; a forecast needs none
+        log.warning("not explaining revoked IDs: %s", exc)
+        return None
+
+
+def _why_unusable(technique: str, catalog: TechniqueCatalog | None, vocabulary: set[str]) -> str:
+    """Why a well-formed ID is not in the model's vocabulary, with its successor if revoked."""
+    entry = catalog.techniques.get(technique) if catalog else None
+    if catalog is None or entry is None:
+        known = f"; ATT&CK {catalog.source} does not list it either" if catalog else ""
+        return f"not in the model's vocabulary{known}"
+    if entry.status == "deprecated":
+        return f"deprecated in ATT&CK {catalog.source}, with no replacement"
+    if entry.status == "revoked":
+        successor = entry.revoked_by
+        for _ in range(5):  # a successor may itself have been revoked since
+            following = catalog.techniques.get(successor) if successor else None
+            if following is None or following.status != "revoked" or not following.revoked_by:
+                break
+            successor = following.revoked_by
+        if successor is None:
+            return f"revoked in ATT&CK {catalog.source}"
+        name = catalog.techniques[successor].name if successor in catalog.techniques else ""
+        use = (
+            "use it instead" if successor in vocabulary else "not in the model's vocabulary either"
+        )
+        return f"revoked in ATT&CK {catalog.source}, replaced by {successor} {name} ({use})"
+    return "an ATT&CK technique the model never saw in training (not in its vocabulary)"
+
+
+def observed_techniques(
+    observed: Iterable[str],
+    manifest: dict[str, Any],
+    data_dir: str | None = None,
+    what: str = "observed",
+) -> ObservedTechniques:
+    """The one normalisation of observed IDs, shared by the forecast CLI and the environments.
+
+    IDs are stripped and upper-cased; unknown, revoked, deprecated, malformed and repeated ones
+    are ignored and reported (revoked ones with their successor when the model's ATT&CK bundle
+    is in `data_dir` or `TIE_DATA_DIR`). Raises ValueError, naming `what`, for a bare string
+    (not split into characters), a non-list, or when no usable ID remains.
+    """
+    if isinstance(observed, str | bytes):
+        raise ValueError(
+            f"{what} must be a list of technique IDs, got the string {observed!r}; "
+            f"write [{observed!r}]"
+        )
+    if not isinstance(observed, Iterable):
+        raise ValueError(
+            f"{what} must be a list of technique IDs such as ['T1059.001'], "
+            f"got {type(observed).__name__}"
+        )
+    vocabulary = set(manifest["technique_ids"])
+    usable: list[str] = []
+    ignored: dict[str, str] = {}
+    unknown: list[str] = []
+    for item in observed:
+        if not isinstance(item, str):
+            ignored[str(item)] = f"not a technique ID string ({type(item).__name__})"
+            continue
+        technique = item.strip().upper()
+        if not technique:
+            continue
+        if technique in usable:
+            ignored[technique] = "repeated (used once)"
+        elif technique in vocabulary:
+            usable.append(technique)
+        elif not TECHNIQUE_ID.match(technique):
+            ignored[item.strip()] = "not an ATT&CK technique ID (expected T1234 or T1234.001)"
+        else:
+            unknown.append(technique)
+    catalog = attack_catalog(manifest, data_dir) if unknown else None
+    for technique in unknown:
+        ignored[technique] = _why_unusable(technique, catalog, vocabulary)
+    if not usable:
+        reasons = "; ".join(f"{t}: {why}" for t, why in ignored.items()) or "the list is empty"
+        attack = manifest.get("data", {}).get("attack", {}).get("file", "?")
+        raise ValueError(
+            f"{what}: no usable technique ID ({reasons}); pass IDs such as T1059.001 from the "
+            f"model's vocabulary ({len(vocabulary)} techniques of ATT&CK {attack})"
+        )
+    return ObservedTechniques(usable, ignored)
+
+
 def forecast(
     model: Recommender, manifest: dict[str, Any], observed: list[str], k: int = 10
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Top-k next techniques for an observed set; also returns the observed IDs the model ignored."""
+) -> list[dict[str, Any]]:
+    """Top-k next techniques for an observed set of IDs from the model's vocabulary (see
+    `observed_techniques`)."""
     vocabulary = manifest["technique_ids"]
     index = {t: i for i, t in enumerate(vocabulary)}
-    known = [t for t in observed if t in index]
-    unknown = [t for t in observed if t not in index]
-    if not known:
-        raise ValueError(
-            f"none of the observed techniques {observed} is in the model's vocabulary "
-            f"({len(vocabulary)} techniques, ATT&CK {manifest.get('data', {}).get('attack', {}).get('file', '?')})"
-        )
+    known = [index[t] for t in observed]
     row = sp.csr_matrix(
-        (np.ones(len(known), dtype=np.float32), ([0] * len(known), [index[t] for t in known])),
+        (np.ones(len(known), dtype=np.float32), ([0] * len(known), known)),
         shape=(1, len(vocabulary)),
     )
     scores = np.asarray(model.score(row), dtype=np.float64)[0]
-    scores[[index[t] for t in known]] = -np.inf
+    scores[known] = -np.inf
     top = np.argsort(-scores, kind="stable")[:k]
     finite = scores[np.isfinite(scores)]
     low, high = float(finite.min()), float(finite.max())
     names, tactics = manifest.get("technique_names", {}), manifest.get("technique_tactics", {})
-    ranked = [
+    return [
         {
             "rank": r + 1,
             "technique": vocabulary[j],
@@ -70,13 +184,15 @@ def forecast(
         }
         for r, j in enumerate(top)
     ]
-    return ranked, unknown
 
 
 def read_text(path: str) -> str:
-    """Incident text from a file or '-' (stdin); undecodable bytes are replaced, not fatal."""
+    """Incident text from a file or '-' (stdin); a few undecodable bytes are replaced, binary
+    data is refused (`recommenders.text.mapper.as_text`)."""
+    from recommenders.text.mapper import as_text
+
     raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    text = raw.decode("utf-8", errors="replace")
+    text = as_text(raw, "<stdin>" if path == "-" else path)
     if not text.strip():
         raise ValueError(f"{path}: the text is empty; paste an incident summary or report")
     return text
@@ -94,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         help="recommender (model, run or output folder; default: runs/ or the shipped model)",
     )
     parser.add_argument(
-        "--text-model", default="runs/text", help="text mapper folder (default: runs/text)"
+        "--text-model",
+        help="text mapper folder (default: $TIE_TEXT_MODEL, else runs/text, where `make text` "
+        "writes)",
     )
     parser.add_argument(
         "--threshold", type=float, help="text mapper confidence threshold (default: the model's)"
@@ -104,45 +222,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--navigator", help="write an ATT&CK Navigator layer to this file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    text_dir: Path | None = None
     try:
-        model, manifest = load_model(args.model or default_model())
+        model_dir = resolve_model_dir(args.model or default_model()).absolute()
+        model, manifest = load_model(model_dir)
         mapping = None
         if args.text:
-            from recommenders.text.mapper import TextMapper
+            from recommenders.text.mapper import TextMapper, text_model_dir
 
-            mapper = TextMapper.load(resolve_model_dir(args.text_model))
+            text_dir = text_model_dir(args.text_model)
+            mapper = TextMapper.load(text_dir)
             mapping = mapper.map_text(read_text(args.text), threshold=args.threshold)
-            observed = mapping.technique_ids()
-            if not observed:
+            if not mapping.techniques:
                 message = "no ATT&CK technique found in the text at this threshold (try a lower --threshold)"
                 print(
                     json.dumps(
-                        {"found": mapping.to_json(), "forecast": [], "note": message}, indent=2
+                        {
+                            "model": str(model_dir),
+                            "text_model": str(text_dir),
+                            "found": mapping.to_json(),
+                            "forecast": [],
+                            "note": message,
+                        },
+                        indent=2,
                     )
                     if args.json
                     else message
                 )
                 return 0
+            given, what = mapping.technique_ids(), "the techniques found in the text"
         else:
-            observed = [t.strip() for t in args.techniques.split(",") if t.strip()]
-        ranked, unknown = forecast(model, manifest, observed, args.k)
+            given, what = args.techniques.split(","), "--techniques"
+        observed = observed_techniques(given, manifest, what=what)
+        ranked = forecast(model, manifest, observed.usable, args.k)
     except (DataError, ValueError, OSError) as exc:
         log.error("error: %s", exc)
         return 2
     if args.navigator:
         write_layer(
             args.navigator,
-            forecast_layer(
-                [t for t in observed if t not in unknown],
-                [(r["technique"], r["relative"]) for r in ranked],
-            ),
+            forecast_layer(observed.usable, [(r["technique"], r["relative"]) for r in ranked]),
         )
     if args.json:
         print(
             json.dumps(
                 {
-                    "observed": observed,
-                    "ignored": unknown,
+                    "model": str(model_dir),
+                    "text_model": None if text_dir is None else str(text_dir),
+                    "observed": observed.usable,
+                    "ignored": observed.ignored,
                     "found": mapping.to_json() if mapping else None,
                     "forecast": ranked,
                 },
@@ -151,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     names = manifest.get("technique_names", {})
+    print(f"Recommender: {model_dir} ({manifest.get('family', '?')})")
     if mapping is not None:
+        print(f"Text mapper: {text_dir}")
         print(f"Techniques found in the text ({mapping.sentences} sentences):")
         for hit in mapping.techniques:
             print(
@@ -160,15 +290,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             for evidence in hit.evidence[:2]:
                 terms = ", ".join(term for term, _ in evidence.terms[:4])
-                print(f"      “{evidence.sentence[:110]}” [{terms}]")
+                print(f"      “{evidence.excerpt()}” [{terms}]")
         if mapping.iocs:
             print("Indicators:")
             for indicator in mapping.iocs:
                 print(f"  {indicator.kind:7s} {indicator.value}")
     else:
-        print("Observed: " + ", ".join(f"{t} {names.get(t, '')}".strip() for t in observed))
-    if unknown:
-        print(f"Not in the model's vocabulary (ignored): {', '.join(unknown)}")
+        print("Observed: " + ", ".join(f"{t} {names.get(t, '')}".strip() for t in observed.usable))
+    for technique, why in observed.ignored.items():
+        print(f"Ignored {technique}: {why}")
     print(f"Most likely next techniques (top {args.k}):")
     for r in ranked:
         print(f"  {r['rank']:2d}. {r['technique']:10s} {r['name']:50s} [{', '.join(r['tactics'])}]")

@@ -22,13 +22,15 @@ NOT_FINITE = -1
 def numeric_scores(action: object) -> np.ndarray:
     """The action as a float32/float64 array (the compiled ranking's input), or a clear error."""
     scores = np.asarray(action)
+    # bool, int, uint, float only: astype(float64) drops an imaginary part with a mere
+    # ComplexWarning and parses strings and objects ("0.5") as if they were scores
+    if scores.dtype.kind not in "biuf":
+        raise ValueError(
+            f"action must be real-valued numeric scores, got dtype {scores.dtype}; "
+            "send a float array (e.g. np.float32)"
+        )
     if scores.dtype not in (np.float32, np.float64):  # one dtype for the kernel and the forecast
-        try:
-            scores = scores.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"action must be numeric scores, got dtype {scores.dtype}: {exc}"
-            ) from exc
+        scores = scores.astype(np.float64)
     return scores
 
 

@@ -8,8 +8,10 @@ contribution to a technique's logit is its TF-IDF value times the technique's we
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,63 @@ FORMAT_VERSION = 1
 TOKEN_PATTERN = r"(?u)\b\w[\w\-]*\w\b|\b\w\b"
 MAX_TEXT_CHARS = 2_000_000
 """Longest text mapped in one call (~300 pages); longer input is refused with a fix."""
+MAX_UNREADABLE_SHARE = 0.3
+"""Largest share of U+FFFD and control characters in a text. Random bytes decode to ~60% of
+them; a Latin-1 file read as UTF-8 to a few percent (one U+FFFD per accented letter)."""
+TEXT_MODEL_ENV = "TIE_TEXT_MODEL"
+DEFAULT_TEXT_MODEL = "runs/text"
+"""Where `python -m recommenders.text.train` (`make text`) writes by default, relative to the
+current folder; `TIE_TEXT_MODEL` overrides it."""
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+
+
+def as_text(value: str | bytes, source: str = "text") -> str:
+    """Incident text from `value`, or a DataError naming `source` when it is not text.
+
+    Bytes are decoded as UTF-8 (a UTF-8 or UTF-16 byte-order mark is honoured) with undecodable
+    bytes replaced by U+FFFD. A NUL character, or more than `MAX_UNREADABLE_SHARE` of replacement
+    and control characters, means binary data (an executable, an archive, a PDF): mapping it
+    would report techniques and indicators read off random letters.
+    """
+    if isinstance(value, bytes):
+        utf16 = value.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        value = value.decode("utf-16" if utf16 else "utf-8-sig", errors="replace")
+    if "\x00" in value:
+        reason = "it contains NUL bytes"
+    else:
+        share = len(_CONTROL.findall(value)) / max(len(value), 1)
+        if share <= MAX_UNREADABLE_SHARE:
+            return value
+        reason = f"{share:.0%} of its characters are undecodable or control characters"
+    raise DataError(
+        source,
+        None,
+        f"looks like binary data, not text ({reason})",
+        "pass plain text (UTF-8); convert a PDF or Word report to text first, e.g. `pdftotext`",
+    )
+
+
+def text_model_dir(path: str | Path | None = None) -> Path:
+    """The text mapper folder: `path`, else `$TIE_TEXT_MODEL`, else `runs/text` in the current
+    folder; a run or output folder is followed through its `best.json`.
+
+    Raises a DataError naming the absolute folder looked at and how to train a mapper there.
+    """
+    from recommenders.artifacts import resolve_model_dir  # imports torch: only when needed
+
+    chosen = path or os.environ.get(TEXT_MODEL_ENV) or DEFAULT_TEXT_MODEL
+    folder = Path(chosen).expanduser().absolute()
+    try:
+        return resolve_model_dir(folder)
+    except DataError as exc:
+        raise DataError(
+            exc.path,
+            exc.field,
+            f"no trained text mapper ({exc.problem})",
+            f"train one with `make text` (about 10 minutes; it runs `python -m "
+            f"recommenders.text.train --out {DEFAULT_TEXT_MODEL}`), or point --text-model, "
+            f"the env's text_model= or {TEXT_MODEL_ENV} at a trained mapper's folder",
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -37,6 +96,18 @@ class Evidence:
     confidence: float
     terms: list[tuple[str, float]]
     """Top (term, contribution to the logit) pairs for this technique in this sentence."""
+
+    def excerpt(self, width: int = 110) -> str:
+        """The sentence in at most `width` characters, cut at a word boundary with "…"."""
+        if len(self.sentence) <= width:
+            return self.sentence
+        cut = self.sentence[: width - 1]
+        space = cut.rfind(" ")
+        # back to the last word boundary unless the cut already is one, or the boundary is so
+        # far back that little would remain (then the one long word is cut)
+        if not self.sentence[width - 1].isspace() and space > width // 2:
+            cut = cut[:space]
+        return cut.rstrip(" ,;:-") + "…"
 
 
 @dataclass
@@ -241,8 +312,7 @@ class TextMapper:
         A threshold given here replaces the model's for supported techniques; unsupported ones
         keep the higher of the two bars unless `unsupported_threshold` is given. `explain=False`
         leaves the evidence's driving terms empty (scoring sweeps need only the techniques)."""
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", errors="replace")  # undecodable bytes become U+FFFD
+        text = as_text(text)
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(
                 f"text has {len(text):,} characters, more than {MAX_TEXT_CHARS:,}; split it into sections and map each"

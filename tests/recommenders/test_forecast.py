@@ -1,11 +1,16 @@
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import tie_gym  # noqa: F401
-from recommenders.forecast import main
+from recommenders.errors import DataError
+from recommenders.forecast import main, observed_techniques
 from recommenders.text.corpus import Sentence
 from recommenders.text.mapper import TextMapper
 
@@ -92,3 +97,121 @@ def test_env_starts_from_incident_text(text_model):
     assert env.seen_ids == ["T1003.001"]
     with pytest.raises(ValueError, match="no technique"):
         env.reset(options={"text": "We had lunch."})
+
+
+def test_missing_text_model_names_make_text_and_the_folder(tmp_path):
+    """Outside the source tree, with no mapper trained: one line naming the fix and the path."""
+    (tmp_path / "incident.txt").write_text("The actor ran mimikatz against lsass.")
+    env = {k: v for k, v in os.environ.items() if k != "TIE_TEXT_MODEL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "recommenders.forecast", "--text", "incident.txt"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "make text" in lines[0] and "python -m recommenders.text.train" in lines[0]
+    assert str(Path(os.path.realpath(tmp_path)) / "runs" / "text") in lines[0]
+
+
+def test_text_model_from_environment_variable(capsys, monkeypatch, tmp_path, text_model):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TIE_TEXT_MODEL", str(text_model))
+    incident = tmp_path / "incident.txt"
+    incident.write_text("They ran mimikatz on lsass.")
+    assert main(["--text", str(incident), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["text_model"] == str(text_model.absolute())
+    env = gym.make("TIE-Forecast-v1").unwrapped
+    env.reset(seed=0, options={"text": "The actor ran mimikatz against lsass."})
+    assert env.seen_ids == ["T1003.001"]
+    monkeypatch.delenv("TIE_TEXT_MODEL")
+    with pytest.raises(DataError, match="make text"):
+        env.reset(options={"text": "The actor ran mimikatz against lsass."})
+
+
+@pytest.mark.parametrize("nul", [True, False])
+def test_random_bytes_are_refused_as_binary(caplog, capsys, monkeypatch, tmp_path, text_model, nul):
+    monkeypatch.chdir(tmp_path)
+    raw = np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8)
+    if not nul:
+        raw[raw == 0] = 1  # the share of undecodable and control characters alone tells
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(raw.tobytes())
+    assert main(["--text", str(blob), "--text-model", str(text_model), "--json"]) == 2
+    assert "blob.bin: looks like binary data, not text" in caplog.text
+    assert capsys.readouterr().out == ""
+
+
+def test_unknown_and_repeated_ids_are_ignored_and_reported(capsys, monkeypatch, tmp_path):
+    """The CLI and the env report the same ignored IDs for the same input."""
+    monkeypatch.chdir(tmp_path)
+    given = ["T1566.001", "T9999", "t1566.001", "T1059.001", "junk"]
+    assert main(["--techniques", ",".join(given), "--json", "-k", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["observed"] == ["T1566.001", "T1059.001"]
+    assert set(out["ignored"]) == {"T9999", "T1566.001", "junk"}
+    assert "vocabulary" in out["ignored"]["T9999"] and "repeated" in out["ignored"]["T1566.001"]
+    env = gym.make("TIE-Forecast-v1").unwrapped
+    _, info = env.reset(seed=0, options={"observed": given})
+    assert env.seen_ids == out["observed"] and info["ignored"] == out["ignored"]
+
+
+def test_revoked_and_deprecated_ids_name_their_replacement(data_dir, monkeypatch):
+    """The fixture bundle (named like the model's ATT&CK file) revokes T1098 for T1004 and
+    deprecates T1099."""
+    manifest = {
+        "technique_ids": ["T1001", "T1004"],
+        "data": {"attack": {"file": "enterprise-attack-15.0.json"}},
+    }
+    given = ["T1001", "T1098", "T1099", "T1002", "T1999"]
+    result = observed_techniques(given, manifest, str(data_dir))
+    assert result.usable == ["T1001"]
+    assert "replaced by T1004 Script (use it instead)" in result.ignored["T1098"]
+    assert "deprecated" in result.ignored["T1099"]
+    assert "never saw in training" in result.ignored["T1002"]
+    assert "does not list it" in result.ignored["T1999"]
+    with pytest.raises(ValueError, match=r"no usable technique ID \(T1098: revoked"):
+        observed_techniques(["T1098"], manifest, str(data_dir))
+    # without a data folder the reason is only "not in the vocabulary"
+    monkeypatch.delenv("TIE_DATA_DIR", raising=False)
+    assert observed_techniques(given, manifest, None).ignored["T1098"] == (
+        "not in the model's vocabulary"
+    )
+
+
+def test_revoked_id_names_its_successor_with_the_real_bundle(real_data_dir, capsys, monkeypatch):
+    monkeypatch.setenv("TIE_DATA_DIR", str(real_data_dir))
+    assert main(["--techniques", "T1086,T1566.001", "--json"]) == 0
+    ignored = json.loads(capsys.readouterr().out)["ignored"]
+    assert "replaced by T1059.001 PowerShell" in ignored["T1086"]
+
+
+@pytest.mark.parametrize("bad", ["T1059", b"T1059", 1059])
+def test_a_bare_string_is_not_split_into_characters(bad):
+    env = gym.make("TIE-Forecast-v1").unwrapped
+    with pytest.raises(ValueError, match="must be a list of technique IDs"):
+        env.reset(options={"observed": bad})
+
+
+def test_cli_names_its_models_and_cuts_evidence_at_a_word(
+    capsys, monkeypatch, tmp_path, text_model
+):
+    monkeypatch.chdir(tmp_path)
+    sentence = "The actor ran mimikatz against lsass " + " ".join(
+        f"withaverylongword{i}" for i in range(8)
+    )
+    assert len(sentence) > 120
+    incident = tmp_path / "incident.txt"
+    incident.write_text(sentence)
+    assert main(["--text", str(incident), "--text-model", str(text_model), "-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"Text mapper: {text_model.absolute()}" in out
+    assert "Recommender: " in out and "default_model" in out
+    quoted = next(line for line in out.splitlines() if "“" in line)
+    shown = quoted.split("“", 1)[1].split("”", 1)[0]
+    assert shown.endswith("…") and len(shown) <= 110
+    assert sentence.startswith(shown[:-1]) and sentence[len(shown) - 1] == " "

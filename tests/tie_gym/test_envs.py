@@ -348,3 +348,38 @@ def test_any_numeric_action_dtype_ranks_as_its_float64_forecast(dtype):
     revealed = env.vocabulary.index(info["revealed"])
     shown = list(env.last_forecast())
     assert (info["rank"] <= env.k) == (revealed in shown)
+
+
+@pytest.mark.parametrize(
+    "bad", ["5", b"5", None, True, 1 + 0j, np.array(["5"]), np.array([1 + 0j]), [5]]
+)
+def test_a_guess_of_the_wrong_type_is_a_clear_value_error(bad):
+    env = gym.make("TIE-ForecastGuess-v1").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="guess must be"):
+        env.step(bad)
+    env.step(np.int64(5))  # NumPy integers and floats stay legal
+    env.reset(seed=0)
+    env.step(np.float32(5.0))
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128, np.str_, object])
+def test_complex_or_non_numeric_scores_are_refused(dtype):
+    env = gym.make("TIE-Forecast-v1").unwrapped
+    env.reset(seed=0)
+    action = np.zeros(env.n_techniques).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning on the way to the error
+        with pytest.raises(
+            ValueError, match=f"real-valued numeric scores, got dtype {action.dtype}"
+        ):
+            env.step(action)
+
+
+def test_observed_ids_are_ignored_not_refused_in_the_env():
+    env = gym.make("TIE-Forecast-v1").unwrapped
+    _, info = env.reset(seed=0, options={"observed": ["T1566", "T9999", "T1566", "T1059"]})
+    assert env.seen_ids == ["T1566", "T1059"]
+    assert set(info["ignored"]) == {"T9999", "T1566"}
+    _, info = env.reset(seed=0)
+    assert "ignored" not in info  # a random campaign has no input to report on

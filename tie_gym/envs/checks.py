@@ -54,11 +54,24 @@ def check_render_mode(render_mode: str | None, metadata: dict[str, Any]) -> None
 
 
 def discrete_index(action: Any, size: int, what: str) -> int:
-    """An integer action in [0, size), from an int, an integral float or a one-element array."""
+    """An integer action in [0, size), from an int, an integral float or a one-element array.
+
+    Anything else (a string such as '5', a bool, a complex number, None) is a ValueError that
+    names the type: a string compared with an int raised a bare TypeError."""
     if isinstance(action, np.ndarray):
-        if action.size != 1 or not np.isfinite(action).all():
-            raise ValueError(f"{what} must be one finite index, got {action!r}")
+        if action.size != 1 or action.dtype.kind not in "iuf":
+            raise ValueError(
+                f"{what} must be one integer index, got an array of shape {action.shape} "
+                f"and dtype {action.dtype}"
+            )
         action = action.item()
+    elif isinstance(action, np.integer | np.floating):
+        action = action.item()
+    if isinstance(action, bool) or not isinstance(action, int | float):
+        raise ValueError(
+            f"{what} must be an integer in [0, {size}), got {action!r} "
+            f"of type {type(action).__name__}; pass int(...)"
+        )
     if (isinstance(action, float) and not action.is_integer()) or not 0 <= action < size:
         raise ValueError(f"{what} must be an integer in [0, {size}), got {action!r}")
     return int(action)

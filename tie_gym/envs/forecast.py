@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from recommenders.forecast import observed_techniques
 from tie_gym.adversary import (
     DEFAULT_MODEL,
     DEFAULT_TEMPERATURE,
@@ -44,14 +45,15 @@ _TEXT_MAPPERS: dict[str, Any] = {}
 _ROW = np.zeros(1, dtype=np.int64)
 
 
-def get_text_mapper(path: str) -> Any:
-    """The text mapper at `path` (a model folder or an output folder with best.json), cached."""
-    if path not in _TEXT_MAPPERS:
-        from recommenders.artifacts import resolve_model_dir
-        from recommenders.text.mapper import TextMapper
+def get_text_mapper(path: str | None) -> Any:
+    """The text mapper at `path` (a model folder or an output folder with best.json; None:
+    `$TIE_TEXT_MODEL`, else `runs/text` in the current folder), cached by its folder."""
+    from recommenders.text.mapper import TextMapper, text_model_dir
 
-        _TEXT_MAPPERS[path] = TextMapper.load(resolve_model_dir(path))
-    return _TEXT_MAPPERS[path]
+    folder = str(text_model_dir(path))
+    if folder not in _TEXT_MAPPERS:
+        _TEXT_MAPPERS[folder] = TextMapper.load(folder)
+    return _TEXT_MAPPERS[folder]
 
 
 class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
@@ -112,9 +114,13 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     or from real reports (`campaign="replay"`, needs `TIE_DATA_DIR`): the artifact's held-out
     test reports (`split="test"`, for evaluation) or the reports it trained on (`split="train"`,
     for training agents without touching the test reports).
-    `reset(options={"observed": ["T1566", …]})` starts a generative campaign from given techniques;
+    `reset(options={"observed": ["T1566", …]})` starts a generative campaign from given techniques
+    (a list, not a bare string); IDs the model cannot use (unknown, revoked — with their
+    successor when the model's ATT&CK bundle is in the data folder —, deprecated, repeated) are
+    left out and listed in `info["ignored"]`, and only a list with no usable ID is an error.
     `reset(options={"text": "…incident summary…"})` maps the text to techniques first (needs a
-    text mapper from `python -m recommenders.text.train`; `text_model` names its folder).
+    text mapper from `make text`, i.e. `python -m recommenders.text.train`; `text_model` names
+    its folder, by default `$TIE_TEXT_MODEL`, else `runs/text` in the current folder).
 
     ## Episode End
 
@@ -128,7 +134,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     an order this project imposes on a report's set of techniques, not an observed one),
     `temperature` (default 1.65, calibrated in benchmarks/results/temperature.md), `top_p`,
     `initial`, `max_length` (≥ initial + 1), `split` ("test"/"train", replay only),
-    `data_dir`, `text_model` (for `options={"text": …}`), `features` ("none" or "recommender"),
+    `data_dir`, `text_model` (for `options={"text": …}`; default None: `$TIE_TEXT_MODEL`, else
+    `runs/text`), `features` ("none" or "recommender"),
     `render_mode` ("ansi", "rgb_array").
     All are JSON-serialisable, so the spec round-trips and the env pickles.
 
@@ -136,7 +143,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
 
     `revealed` (technique ID), `rank` (1-based rank of the revealed technique in the defender's
     ordering of unseen techniques; in guess mode 1 or None), `hit`, `is_success` (= hit),
-    `action_mask`, `reward_terms`, `campaign` (source) on reset.
+    `action_mask`, `reward_terms`; on reset `campaign` (source), `campaign_length`, and with
+    `options` "observed" or "text" also `ignored` ({ID: why it was left out}).
 
     ## Version History
 
@@ -164,7 +172,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         max_length: int | None = None,
         split: str = "test",
         data_dir: str | None = None,
-        text_model: str = "runs/text",
+        text_model: str | None = None,
         features: str = "none",
         render_mode: str | None = None,
     ) -> None:
@@ -253,30 +261,29 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self._obs[2 * n + 1 :] = np.tanh(z / 3.0)  # squashed into the Box's [-1, 1]
         return self._obs.copy()
 
-    def _columns(self, observed: list[str]) -> np.ndarray:
+    def _columns(self, observed: Any, what: str) -> tuple[np.ndarray, dict[str, str]]:
+        """Columns of the usable observed IDs, and the ignored ones with why
+        (`recommenders.forecast.observed_techniques`, shared with the forecast CLI)."""
+        techniques = observed_techniques(
+            observed, self.adversary.manifest, self.adversary.data_dir, what
+        )
+        if len(techniques.usable) >= self.n_techniques:
+            raise ValueError(
+                f"{what} must leave at least one technique of the vocabulary to forecast"
+            )
         index = {t: i for i, t in enumerate(self.vocabulary)}
-        unknown = [t for t in observed if t not in index]
-        if unknown:
-            raise ValueError(
-                f"observed techniques {unknown} are not in the model's vocabulary; "
-                "check the IDs (e.g. T1059.001) and the ATT&CK version the model was trained on"
-            )
-        if len(set(observed)) != len(observed) or not observed:
-            raise ValueError("observed must be a non-empty list of distinct technique IDs")
-        if len(observed) >= self.n_techniques:
-            raise ValueError(
-                "observed must leave at least one technique of the vocabulary to forecast"
-            )
-        return np.array([index[t] for t in observed], dtype=np.int64)
+        return np.array([index[t] for t in techniques.usable], dtype=np.int64), techniques.ignored
 
-    def _techniques_from_text(self, text: str) -> list[str]:
-        """Techniques the text mapper finds in an analyst's incident text (model vocabulary only)."""
-        mapping = get_text_mapper(self.text_model).map_text(text)
-        known = set(self.vocabulary)
-        found = [t for t in mapping.technique_ids() if t in known]
+    def _techniques_from_text(self, text: Any) -> list[str]:
+        """Techniques the text mapper finds in an analyst's incident text."""
+        if not isinstance(text, str | bytes):
+            raise ValueError(
+                f"options['text'] must be the incident text as a string, got {type(text).__name__}"
+            )
+        found = get_text_mapper(self.text_model).map_text(text).technique_ids()
         if not found:
             raise ValueError(
-                "the text mapper found no technique of the model's vocabulary in this text; "
+                "the text mapper found no technique in this text; "
                 "pass options={'observed': [...]} or a more detailed description"
             )
         return found
@@ -290,11 +297,13 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         if seed is not None:
             self._stream.clear()
         options = options or {}
-        observed = options.get("observed")
+        observed, what = options.get("observed"), "options['observed']"
         if options.get("text") is not None:
-            observed = self._techniques_from_text(str(options["text"]))
+            observed = self._techniques_from_text(options["text"])
+            what = "the techniques the text mapper found"
+        ignored: dict[str, str] | None = None
         if observed is not None:
-            given = self._columns(list(observed))
+            given, ignored = self._columns(observed, what)
             self._campaign = self.adversary.generate(
                 self.np_random,
                 1,
@@ -325,6 +334,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             "campaign_length": len(self._campaign.techniques),
             "action_mask": ~self._seen,
         }
+        if ignored is not None:
+            info["ignored"] = ignored
         self._last_info = info
         return observation, info
 

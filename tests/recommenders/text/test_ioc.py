@@ -56,3 +56,25 @@ def test_url_host_not_repeated_as_domain_and_dedup():
 
 def test_refang_is_idempotent():
     assert refang(refang("hxxp://x[.]y")) == "http://x.y"
+
+
+def test_domains_need_a_real_top_level_domain():
+    """Letter runs from decoded random bytes (`z.oa`, `qc.vwjt`) are not domains."""
+    assert extract_iocs("seen z.oa and qc.vwjt and mail to a@b.qq") == []
+    text = "c2 at evil.co.uk, panel.xyz, files.top, gate.onion, cdn.example.io and x@y.ru"
+    assert _values(text, "domain") == [
+        "evil.co.uk",
+        "panel.xyz",
+        "files.top",
+        "gate.onion",
+        "cdn.example.io",
+    ]
+    assert _values(text, "email") == ["x@y.ru"]
+
+
+def test_known_tlds_cover_every_country_code_in_use():
+    from recommenders.text.ioc import KNOWN_TLDS
+
+    assert {"uk", "eu", "ac", "su", "de", "cn", "ru", "com", "org", "gov", "mil"} <= KNOWN_TLDS
+    assert len([t for t in KNOWN_TLDS if len(t) == 2]) == 249 - 5 + 4  # ISO 3166 − 5 + 4 extras
+    assert not {"bl", "bq", "eh", "mf", "um", "oa", "exe"} & KNOWN_TLDS

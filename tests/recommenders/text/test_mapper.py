@@ -3,7 +3,7 @@ import pytest
 
 from recommenders.errors import DataError
 from recommenders.text.corpus import Sentence, split_sentences
-from recommenders.text.mapper import MAX_TEXT_CHARS, TextMapper
+from recommenders.text.mapper import MAX_TEXT_CHARS, Evidence, TextMapper, as_text
 
 KEYWORDS = {
     "T1003.001": "mimikatz lsass dump",
@@ -151,3 +151,37 @@ def test_written_technique_ids_can_be_left_out(mapper):
     text = "Observed T1021.001 in the logs."
     assert "T1021.001" in mapper.map_text(text).technique_ids()
     assert mapper.map_text(text, report_mentions=False).technique_ids() == []
+
+
+def test_binary_input_is_refused_and_near_text_is_not(mapper):
+    rng = np.random.default_rng(0)
+    with pytest.raises(DataError, match="looks like binary data"):
+        mapper.map_text(rng.integers(1, 256, 2000, dtype=np.uint8).tobytes())  # no NUL byte
+    with pytest.raises(DataError, match="NUL"):
+        mapper.map_text("ran mimikatz\x00 on lsass")
+    latin1 = "Le résumé décrit mimikatz exécuté sur lsass à Genève.".encode("latin-1")
+    assert "T1003.001" in mapper.map_text(latin1).technique_ids()
+    utf16 = "They ran mimikatz on lsass.".encode("utf-16")  # with its byte-order mark
+    assert "T1003.001" in mapper.map_text(utf16).technique_ids()
+
+
+def test_as_text_names_the_source():
+    with pytest.raises(
+        DataError, match=r"^dump\.bin: looks like binary data.*Fix: pass plain text"
+    ):
+        as_text(b"\x00\x01\x02", "dump.bin")
+    assert as_text("\ufeffplain".encode()) == "plain"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "shown"),
+    [
+        ("short one", "short one"),
+        ("alpha beta gamma delta", "alpha beta…"),
+        ("alpha, beta gamma", "alpha, beta…"),  # the cut falls on a word boundary
+        ("alphabet, beta gamma", "alphabet…"),
+        ("x" * 30, "x" * 11 + "…"),  # one long word is cut inside, still with the ellipsis
+    ],
+)
+def test_evidence_excerpt_cuts_at_a_word_boundary(sentence, shown):
+    assert Evidence(sentence, 0.9, []).excerpt(width=12) == shown
