@@ -40,11 +40,16 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 import tie_gym  # noqa: F401
 from agents.baselines import Agent, FrequencyAgent, GreedyAgent, RandomAgent, TacticGreedyAgent
+from agents.corpus import DATA_FIX, data_folder_given, needs_corpus, require_corpus
 from agents.policy import PolicyAgent, load_run
+from recommenders.errors import DataError
+from tie_gym.adversary import Adversary
 
 log = logging.getLogger("agents.evaluate")
 EVALUATION_SEED = 100_000
@@ -59,6 +64,8 @@ SEED_RANGE_WIDTH = 100_000
 METRICS = ("hit@k", "ndcg@k", "hit@1", "campaign_recall", "steps_to_first_hit")
 BASELINES = ("random", "frequency", "greedy", "greedy_tactic", "markov")
 """The baseline agents by name, in table order (the default --agents)."""
+DEFAULT_ENVS = ("TIE-Forecast-v1", "TIE-ForecastReplay-v1")
+"""The default --env list: generated campaigns, then real held-out reports (needs the corpus)."""
 # two-sided 95% Student t quantiles for small seed counts (df = n - 1)
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
@@ -242,26 +249,146 @@ def learning_curves(pattern_items: list[str], path: Path) -> None:
     plt.close(fig)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def drop_or_require_corpus(
+    envs: list[str], agent_spec: list[str], env_kwargs: dict[str, Any], defaulted: set[str]
+) -> tuple[list[str], list[str]]:
+    """The envs and agents to run, once it is clear that everything that needs the corpus has it.
+
+    Replay envs and `markov` need the TIE corpus (agents.corpus). Without a data folder, those that
+    came from the default lists (`defaulted` holds "env" and/or "agents") are dropped with a
+    one-line notice, so that the bare command works from the shipped model; those the user named
+    stop the run here, before any episode, with a one-line DataError. A data folder that is given
+    but unusable is always an error: it is a mistake to report, not a choice.
+    """
+    needers: dict[str, Adversary] = {}
+    for env_id in envs:
+        env: Any = gym.make(env_id, **env_kwargs)
+        if needs_corpus(env):
+            needers[env_id] = env.unwrapped.adversary
+        if "markov" in agent_spec:
+            needers.setdefault("markov", env.unwrapped.adversary)
+    if not needers:
+        return envs, agent_spec
+    flag = {name: "--agents" if name == "markov" else "--env" for name in needers}
+    if not data_folder_given(next(iter(needers.values()))):
+        skipped = [n for n in needers if flag[n].lstrip("-") in defaulted]
+        if skipped:
+            log.warning(
+                "agents.evaluate: skipping %s from the default list (the TIE corpus is needed "
+                "and TIE_DATA_DIR is not set); to include, %s",
+                " and ".join(skipped),
+                DATA_FIX,
+            )
+        envs = [e for e in envs if e not in skipped]
+        agent_spec = [a for a in agent_spec if a not in skipped]
+        needers = {n: a for n, a in needers.items() if n not in skipped}
+    for adversary in {id(a): a for a in needers.values()}.values():
+        names = [n for n, a in needers.items() if a is adversary]
+        leave_out = " and ".join(f"{n} out of {flag[n]}" for n in names)
+        require_corpus(adversary, " and ".join(names), f"or leave {leave_out}")
+    return envs, agent_spec
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m agents.evaluate", description=__doc__.splitlines()[0]
+        prog="python -m agents.evaluate",
+        description=__doc__.splitlines()[0],
+        epilog="Replay envs and markov read the TIE corpus (TIE_DATA_DIR). Without it, the "
+        "default lists drop them with a notice; naming them stops the run with the fix.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--env", nargs="+", default=["TIE-Forecast-v1", "TIE-ForecastReplay-v1"])
-    parser.add_argument("--agents", nargs="+", default=list(BASELINES))
-    parser.add_argument("--episodes", type=int, default=300)
+    # SUPPRESS: parse_args must tell a default list from the same list typed by the user
     parser.add_argument(
-        "--seed", type=int, default=EVALUATION_SEED, help="first evaluation episode seed"
+        "--env",
+        nargs="+",
+        metavar="ID",
+        default=argparse.SUPPRESS,
+        help="TIE-Forecast env ids to play; replay ids (…Replay…) need TIE_DATA_DIR "
+        f"(default: {' '.join(DEFAULT_ENVS)})",
     )
-    parser.add_argument("--env-kwargs", default="{}")
-    parser.add_argument("--out", default="runs/evaluation")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        metavar="AGENT",
+        default=argparse.SUPPRESS,
+        help=f"baselines by name ({', '.join(BASELINES)}; markov needs TIE_DATA_DIR) and learned "
+        "agents as NAME=GLOB: NAME labels the row, GLOB matches `agents.train` run folders, one "
+        "per training seed, averaged with a 95%% CI over them; quote it so that the shell leaves "
+        "the * alone, e.g. 'mppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v1-seed*' "
+        f"(default: {' '.join(BASELINES)})",
+    )
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        default=300,
+        help="episodes per agent and env, seeds SEED, SEED+1, …",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=EVALUATION_SEED,
+        help="first episode seed; keep the default for reported numbers, use "
+        f"{SELECTION_SEED} and up to choose hyperparameters (all seed ranges: agents/evaluate.py)",
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        default="{}",
+        help="JSON object of keyword arguments for every env, e.g. '{\"k\": 5}'",
+    )
+    parser.add_argument(
+        "--out",
+        default="runs/evaluation",
+        help="folder for results.md, .json, .csv and comparison.png (and learning_curves.png)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch and BLAS/OpenMP threads: one env steps at a time, so 1 is fastest",
+    )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The CLI's arguments; `defaulted` names the lists ("env", "agents") left at their default."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.defaulted = {name for name in ("env", "agents") if not hasattr(args, name)}
+    args.env = list(getattr(args, "env", DEFAULT_ENVS))
+    args.agents = list(getattr(args, "agents", BASELINES))
+    for item in args.agents:
+        if item not in BASELINES and "=" not in item:
+            parser.error(f"unknown agent {item!r}: use {', '.join(BASELINES)} or NAME=GLOB")
+        if "=" in item and not glob.glob(item.split("=", 1)[1]):
+            parser.error(
+                f"{item}: no run folder matches {item.split('=', 1)[1]!r}; "
+                "train one with `python -m agents.train`"
+            )
+    try:
+        args.env_kwargs = json.loads(args.env_kwargs)
+    except json.JSONDecodeError as exc:
+        parser.error(f"--env-kwargs is not JSON ({exc}); write e.g. '{{\"k\": 5}}'")
+    if not isinstance(args.env_kwargs, dict):
+        parser.error("--env-kwargs must be a JSON object, e.g. '{\"k\": 5}'")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    rows = evaluate(args.env, args.agents, args.episodes, args.seed, json.loads(args.env_kwargs))
-    k = gym.make(args.env[0]).unwrapped.k
+    # single-threaded by default: torch and BLAS pools would oversubscribe the batch-of-one steps
+    # here (and any other process beside it); the Makefile's OPENBLAS_NUM_THREADS, in code
+    torch.set_num_threads(args.threads)
+    with threadpool_limits(args.threads):
+        try:
+            envs, agent_spec = drop_or_require_corpus(
+                args.env, args.agents, args.env_kwargs, args.defaulted
+            )
+            rows = evaluate(envs, agent_spec, args.episodes, args.seed, args.env_kwargs)
+        except DataError as exc:
+            log.error("python -m agents.evaluate: error: %s", exc)
+            return 2
+    k = gym.make(envs[0], **args.env_kwargs).unwrapped.k
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(rows, k)
@@ -272,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     plot(rows, out / "comparison.png", k)
-    learned = [a for a in args.agents if "=" in a]
+    learned = [a for a in agent_spec if "=" in a]
     if learned:
         learning_curves(learned, out / "learning_curves.png")
     print(table)

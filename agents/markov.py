@@ -13,11 +13,16 @@ from typing import Any
 import numpy as np
 
 from agents.baselines import Agent
+from agents.corpus import require_corpus
 from tie_gym.adversary import Adversary
 
 
 def fit_transitions(adversary: Adversary, seed: int = 0) -> np.ndarray:
-    """(n, n) transition counts over the corpus reports the artifact did not hold out."""
+    """(n, n) transition counts over the corpus reports the artifact did not hold out.
+
+    Reads the TIE corpus (`TIE_DATA_DIR`); without it, a one-line DataError says so.
+    """
+    require_corpus(adversary, "markov (fitted on the corpus's training reports)")
     rng = np.random.default_rng(seed)
     n = adversary.n_techniques
     counts = np.zeros((n, n))

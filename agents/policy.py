@@ -1,7 +1,9 @@
 """A trained stable-baselines3 policy behind the same `act` interface as the baselines.
 
-Policies are trained on the single-guess env (Discrete(n)); their action probabilities rank every
-technique, so the same policy also plays the score-vector envs (its top-k is its forecast).
+A policy trained on a single-guess env (Discrete(n)) ranks every technique by its action
+preferences (logits, or Q-values for DQN), so it also plays the score-vector envs (its top-k is
+its forecast). A PPO/A2C policy trained on a score-vector env (Box(n)) is a Gaussian whose mean
+action is a score vector: that mean is its forecast, and in guess mode its argmax.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium.spaces import Box, Discrete
 
 from agents.baselines import Agent
 from recommenders.errors import DataError
@@ -232,12 +235,64 @@ def load_run(run: str | Path, env: Any, device: str = "cpu") -> Any:
         policy, kwargs = params["policy"], params["policy_kwargs"]
     if record is not None:
         spaces_from = gym.make(env_id, **env_kwargs).unwrapped
+        check_vocabulary(record, record_path, spaces_from, env)
     else:
         spaces_from = _GuessSpaces(
             env.observation_space, gym.spaces.Discrete(env.unwrapped.n_techniques)
         )
     model_path = run / "best_model.zip" if (run / "best_model.zip").exists() else run / "final.zip"
     return load_algorithm(algorithm, model_path, spaces_from, kwargs, policy, device)
+
+
+def _difference(ours: list[str], theirs: list[str]) -> str:
+    diff = sorted(set(ours) ^ set(theirs))
+    if not diff:
+        return f"the same {len(ours)} techniques in another order"
+    return f"{len(ours)} vs {len(theirs)} techniques, {len(diff)} differ, e.g. {diff[:3]}"
+
+
+def check_vocabulary(
+    record: dict[str, Any], record_path: Path, trained_on: Any, env: Any
+) -> list[str]:
+    """run.json's technique vocabulary, refused unless it is the one of `env`, the env to play.
+
+    A policy's observation and action columns are techniques in vocabulary order: on another
+    vocabulary of the same width it would play silently wrong, on another width fail inside SB3.
+    Runs from before `technique_ids` was recorded are checked against the env they name, rebuilt
+    now (`trained_on`); recorded ones must also still be what that env builds.
+    """
+    if "technique_ids" in record:
+        recorded = record["technique_ids"]
+        if not (isinstance(recorded, list) and all(isinstance(t, str) for t in recorded)):
+            raise DataError(
+                record_path,
+                "technique_ids",
+                "not a list of technique IDs",
+                "rerun `python -m agents.train`, or restore the file",
+            )
+        rebuilt = list(trained_on.adversary.vocabulary)
+        if recorded != rebuilt:
+            raise DataError(
+                record_path,
+                "technique_ids",
+                f"the policy was trained on another vocabulary than its env builds now "
+                f"({_difference(recorded, rebuilt)}): the env's model artifact changed",
+                "restore the model it was trained with (config.env_kwargs.model, else the "
+                "shipped default), or retrain",
+            )
+    else:
+        recorded = list(trained_on.adversary.vocabulary)
+    playing = list(env.unwrapped.adversary.vocabulary)
+    if recorded != playing:
+        raise DataError(
+            record_path,
+            "technique_ids",
+            f"the policy was trained on another technique vocabulary than the env it is to play "
+            f"({_difference(recorded, playing)})",
+            "play it on envs of the model it was trained with (the same env_kwargs model, e.g. "
+            "agents.evaluate --env-kwargs '{\"model\": …}'), or retrain on this env's model",
+        )
+    return recorded
 
 
 class _GuessSpaces:
@@ -248,11 +303,19 @@ class _GuessSpaces:
 
 
 class PolicyAgent(Agent):
-    """Ranks techniques by the policy's action preferences (probabilities, or Q-values for DQN)."""
+    """Ranks techniques by the policy's action preferences: logits of a single-guess policy,
+    Q-values for DQN, the mean action of a score-vector (Gaussian) policy."""
 
     def __init__(self, model: Any, n_techniques: int, action_mode: str = "scores") -> None:
         super().__init__(n_techniques, action_mode)
         self.model = model
+        space = model.action_space
+        actions = int(space.n) if isinstance(space, Discrete) else int(np.prod(space.shape))
+        if actions != n_techniques:
+            raise ValueError(
+                f"the policy acts on {actions} techniques and the env has {n_techniques}: play it "
+                "on envs of the model it was trained with (agents.policy.load_run checks run.json)"
+            )
         width = model.observation_space.shape[0]
         # a policy trained with the recommender's scores in its observation plays envs that have them
         self.features = "recommender" if width == 3 * n_techniques + 1 else "none"
@@ -263,7 +326,10 @@ class PolicyAgent(Agent):
         obs_tensor, _ = policy.obs_to_tensor(observation)
         if hasattr(policy, "q_net"):
             return policy.q_net(obs_tensor)[0].cpu().numpy()
-        return policy.get_distribution(obs_tensor).distribution.logits[0].cpu().numpy()
+        distribution = policy.get_distribution(obs_tensor)
+        if isinstance(policy.action_space, Box):  # a Gaussian: its mean is the score vector
+            return distribution.mode()[0].cpu().numpy()
+        return distribution.distribution.logits[0].cpu().numpy()
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
         return self._emit(self.preferences(observation), observation[: self.n_techniques] > 0)

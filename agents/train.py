@@ -2,7 +2,21 @@
 
 Writes `<out>/<algo>-<env>-seed<seed>/` with `best_model.zip` (from EvalCallback), `final.zip`,
 checkpoints, `evaluations.npz` (the learning curve), TensorBoard logs under `tb/` and
-`run.json` (config, hyperparameters, FPS and the share of wall time spent inside the env).
+`run.json` (config, plain-JSON hyperparameters, the env's technique vocabulary, FPS and the
+share of wall time spent inside the env).
+
+Evaluation log. After each evaluation this prints the *per-forecast* score over all evaluation
+episodes: hits ÷ forecasts (hit@1 on the single-guess envs, hit@k on the score-vector envs; NDCG
+with `reward="ndcg"`), the number `agents.evaluate` reports, and records it in TensorBoard as
+`eval/hit_rate` (or `eval/ndcg`). SB3's own EvalCallback printout is off: its "Success rate"
+(TensorBoard `eval/success_rate`, still written) is the `info["is_success"]` of each episode's
+*last* step, and the TIE-Forecast envs set `is_success` = hit on every step, so that number is
+the share of evaluation episodes whose final forecast hit, not a hit rate.
+
+Threads. Training runs inside `threadpool_limits(threads)` with `torch.set_num_threads(threads)`
+(default 1): the env's fold-in calls BLAS on one row at a time, and a BLAS or OpenMP pool per
+process oversubscribes a small machine, more so with several trainings at once (the Makefile's
+OPENBLAS_NUM_THREADS=1, applied here in code).
 """
 
 from __future__ import annotations
@@ -10,22 +24,25 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 import yaml
-from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
+from threadpoolctl import threadpool_limits
 
 import tie_gym  # noqa: F401  (registers the environments)
+from agents.corpus import needs_corpus, require_corpus
 from agents.evaluate import TRAIN_EVAL_SEED_OFFSET
 from agents.policy import ALGORITHMS, algorithm_class, check_env_config, policy_class
+from recommenders.errors import DataError
 
 log = logging.getLogger("agents.train")
 DEFAULT_HYPERPARAMS = Path(__file__).with_name("hyperparams.yml")
@@ -38,11 +55,15 @@ class AgentTrainConfig:
     algo: str = "maskable_ppo"
     """ppo, a2c, dqn or maskable_ppo."""
     env: str = "TIE-ForecastGuess-v1"
-    """A single-guess (Discrete) env id that tie_gym registers (no `module:` prefix)."""
+    """An env id that tie_gym registers (no `module:` prefix): single-guess (Discrete) for every
+    algorithm; ppo and a2c also train on score-vector envs (a Gaussian policy whose mean action is
+    the score vector)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra env keyword arguments: the env's own keywords, JSON scalars."""
     timesteps: int = 200_000
+    """Environment steps (forecasts), summed over the training envs."""
     n_envs: int = 8
+    """Training envs stepped together (DummyVecEnv, one process)."""
     seed: int = 0
     """Training envs take seed … seed + n_envs − 1, the EvalCallback env seed + 10 000 (the seed
     ranges are listed in agents.evaluate)."""
@@ -51,13 +72,17 @@ class AgentTrainConfig:
     overrides: dict[str, Any] = field(default_factory=dict)
     """Settings that replace the file's, e.g. {"learning_rate": 0.001, "policy_kwargs.net_arch": [512]}."""
     out: str = "runs/agents"
+    """Parent folder of the run folder."""
     eval_freq: int = 10_000
     """Environment steps (summed over envs) between evaluations."""
     eval_episodes: int = 100
+    """Episodes per evaluation (their seeds start at seed + 10 000)."""
     threads: int = 1
-    """torch threads: 1 is fastest for small MLPs on small CPUs."""
+    """torch, BLAS and OpenMP threads: 1 is fastest for small MLPs on small CPUs."""
     device: str = "cpu"
+    """torch device of the policy."""
     progress: bool = True
+    """Show SB3's progress bar."""
     name: str = ""
     """Suffix of the run folder, e.g. a sweep label."""
 
@@ -85,6 +110,69 @@ class EnvTimer(VecEnvWrapper):
         out = self.venv.step_wait()
         self.seconds += time.perf_counter() - start
         return out
+
+
+class EvalHitRate(BaseCallback):
+    """Logs the per-forecast score of each EvalCallback evaluation (its `callback_after_eval`).
+
+    hits ÷ forecasts over all evaluation episodes (the episode reward is the number of hits with
+    `reward="hit"`): the figure agents.evaluate reports. SB3's "Success rate" is not it, see the
+    module docstring.
+    """
+
+    def __init__(self, label: str, key: str) -> None:
+        super().__init__()
+        self.label, self.key = label, key
+        self._best = -np.inf
+
+    def _on_step(self) -> bool:
+        parent = self.parent
+        assert isinstance(parent, EvalCallback), "use as EvalCallback(callback_after_eval=...)"
+        rewards = np.asarray(parent.evaluations_results[-1], dtype=np.float64)
+        lengths = np.asarray(parent.evaluations_length[-1], dtype=np.float64)
+        per_forecast = float(rewards.sum() / max(lengths.sum(), 1.0))
+        new_best = parent.best_mean_reward > self._best
+        self._best = max(self._best, parent.best_mean_reward)
+        # EvalCallback dumped its own values before calling us; ours go out at the same step
+        self.logger.record(self.key, per_forecast)
+        self.logger.dump(self.num_timesteps)
+        log.info(
+            "eval @ %d steps: %s %.3f per forecast (%.2f per episode, %.1f forecasts each, "
+            "%d episodes)%s",
+            self.num_timesteps,
+            self.label,
+            per_forecast,
+            rewards.mean(),
+            lengths.mean(),
+            len(rewards),
+            " → best_model.zip" if new_best else "",
+        )
+        return True
+
+
+def eval_label(env: gym.Env) -> tuple[str, str]:
+    """(log label, TensorBoard key) of an env's per-step reward: hit@1, hit@k or NDCG@k."""
+    base = env.unwrapped
+    reward = getattr(base, "reward_mode", None)
+    k = 1 if getattr(base, "action_mode", None) == "guess" else getattr(base, "k", None)
+    if reward == "hit":
+        return f"hit@{k}", "eval/hit_rate"
+    if reward == "ndcg":
+        return f"NDCG@{k}", "eval/ndcg"
+    return "reward", "eval/reward_per_step"
+
+
+def plain_json(value: Any) -> Any:
+    """Hyperparameters as run.json stores them: classes by name, tuples as lists, the rest as is."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"hyperparameter value {value!r} has no plain JSON form")
 
 
 _ACTIVATIONS = {
@@ -139,7 +227,26 @@ def train(config: AgentTrainConfig) -> Path:
             f"{config.n_envs}: the training envs' seeds must stay below the EvalCallback's "
             f"(seed + {TRAIN_EVAL_SEED_OFFSET}) and the evaluation ranges (agents.evaluate)"
         )
+    probe: Any = gym.make(config.env, **config.env_kwargs)  # a ForecastEnv or DefendEnv inside
+    if config.algo in ("dqn", "maskable_ppo") and not isinstance(
+        probe.action_space, gym.spaces.Discrete
+    ):
+        raise DataError(
+            None,
+            "algo",
+            f"{config.algo} needs a single-guess env (Discrete actions), and {config.env} takes "
+            "a score vector",
+            "train on the env's Guess variant (e.g. TIE-ForecastGuess-v1), or use --algo ppo or a2c",
+        )
+    if needs_corpus(probe):  # before any env steps: a replay env reads the corpus on reset
+        require_corpus(probe.unwrapped.adversary, config.env)
     torch.set_num_threads(config.threads)
+    with threadpool_limits(config.threads):
+        return _train(config, probe)
+
+
+def _train(config: AgentTrainConfig, probe: Any) -> Path:
+    """`train` once its checks passed, inside its thread limits; `probe` is an env as trained."""
     out = (
         Path(config.out)
         / f"{config.algo}-{config.env}-seed{config.seed}{'-' + config.name if config.name else ''}"
@@ -172,11 +279,13 @@ def train(config: AgentTrainConfig) -> Path:
     callbacks = [
         Eval(
             eval_env,
+            callback_after_eval=EvalHitRate(*eval_label(probe)),
             best_model_save_path=str(out),
             log_path=str(out),
             eval_freq=max(config.eval_freq // config.n_envs, 1),
             n_eval_episodes=config.eval_episodes,
             deterministic=True,
+            verbose=0,  # its "Success rate" is the last step's hit only (module docstring)
         ),
         CheckpointCallback(
             save_freq=max(config.timesteps // 4 // config.n_envs, 1),
@@ -199,16 +308,12 @@ def train(config: AgentTrainConfig) -> Path:
     model.save(out / "final.zip")
     record = {
         "config": asdict(config),
-        "hyperparameters": {
-            k: (v if not isinstance(v, dict) else {kk: str(vv) for kk, vv in v.items()})
-            for k, v in params.items()
-        },
+        "hyperparameters": plain_json(params),
         "policy": policy,
         # plain JSON, so the model can be rebuilt without unpickling anything (agents.policy.load_run)
-        "policy_kwargs_json": {
-            key: (value.__name__ if isinstance(value, type) else value)
-            for key, value in params["policy_kwargs"].items()
-        },
+        "policy_kwargs_json": plain_json(params["policy_kwargs"]),
+        # the columns of the policy's observation and action: load_run refuses another vocabulary
+        "technique_ids": list(probe.unwrapped.adversary.vocabulary),
         "train_seconds": round(seconds, 2),
         "fps": round(config.timesteps / seconds, 1),
         "env_seconds": round(venv.seconds, 2),
@@ -227,37 +332,80 @@ def train(config: AgentTrainConfig) -> Path:
     return out
 
 
-def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
+def build_parser() -> argparse.ArgumentParser:
+    defaults = AgentTrainConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m agents.train", description=__doc__.splitlines()[0]
+        prog="python -m agents.train",
+        description=__doc__.splitlines()[0],
+        epilog="Evaluate a run with `python -m agents.evaluate --agents NAME=<out>/<run folder>`. "
+        "The eval log and TensorBoard's eval/hit_rate give hits per forecast; SB3's "
+        "eval/success_rate is the share of evaluation episodes whose last forecast hit.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--algo", default="maskable_ppo", choices=ALGORITHMS)
-    parser.add_argument("--env", default="TIE-ForecastGuess-v1")
-    parser.add_argument("--env-kwargs", default="{}", help="JSON, e.g. '{\"temperature\": 3}'")
-    parser.add_argument("--timesteps", type=int, default=200_000)
-    parser.add_argument("--n-envs", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--hyperparams", default=str(DEFAULT_HYPERPARAMS))
-    parser.add_argument(
+    add = parser.add_argument
+    add("--algo", default=defaults.algo, choices=ALGORITHMS, help="SB3 algorithm")
+    add(
+        "--env",
+        default=defaults.env,
+        help="tie_gym env id; dqn and maskable_ppo need a …Guess… (single-guess) id, ppo and a2c "
+        "also train on score-vector ids; …Features… ids with the ResidualPolicy of the YAML; "
+        "replay ids need TIE_DATA_DIR",
+    )
+    add("--env-kwargs", default="{}", help="env keywords as JSON, e.g. '{\"temperature\": 3}'")
+    add("--timesteps", type=int, default=defaults.timesteps, help="env steps, all envs together")
+    add("--n-envs", type=int, default=defaults.n_envs, help="training envs stepped together")
+    add(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="training seed: training envs get SEED … SEED+N_ENVS-1, the evaluation env "
+        f"SEED+{TRAIN_EVAL_SEED_OFFSET}",
+    )
+    add(
+        "--hyperparams",
+        default=defaults.hyperparams,
+        help="YAML in the RL Zoo layout (env id → algo → settings; `default` when the id is absent)",
+    )
+    add(
         "--set",
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="override hyperparameters, values in YAML: learning_rate=0.001 policy_kwargs.net_arch=[512]",
+        help="override hyperparameters, values in YAML: learning_rate=0.001 "
+        "policy_kwargs.net_arch=[512]",
     )
-    parser.add_argument("--name", default="", help="suffix for the run folder (e.g. a sweep label)")
-    parser.add_argument("--out", default="runs/agents")
-    parser.add_argument("--eval-freq", type=int, default=10_000)
-    parser.add_argument("--eval-episodes", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-progress", action="store_true")
+    add("--name", default=defaults.name, help="suffix for the run folder (e.g. a sweep label)")
+    add("--out", default=defaults.out, help="parent folder of the run folder")
+    add(
+        "--eval-freq",
+        type=int,
+        default=defaults.eval_freq,
+        help="env steps (all envs together) between evaluations",
+    )
+    add("--eval-episodes", type=int, default=defaults.eval_episodes, help="episodes per evaluation")
+    add(
+        "--threads",
+        type=int,
+        default=defaults.threads,
+        help="torch, BLAS and OpenMP threads for this process (1 is fastest for small MLPs)",
+    )
+    add("--device", default=defaults.device, help="torch device of the policy (cpu, cuda)")
+    add("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        env_kwargs = json.loads(args.env_kwargs)
+    except json.JSONDecodeError as exc:
+        parser.error(f"--env-kwargs is not JSON ({exc})")
     return AgentTrainConfig(
         algo=args.algo,
         env=args.env,
-        env_kwargs=json.loads(args.env_kwargs),
+        env_kwargs=env_kwargs,
         timesteps=args.timesteps,
         n_envs=args.n_envs,
         seed=args.seed,
@@ -284,10 +432,14 @@ def _parse_overrides(items: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    train(parse_args(argv))
+    config = parse_args(argv)
+    try:
+        train(config)
+    except DataError as exc:
+        log.error("python -m agents.train: error: %s", exc)
+        return 2
     return 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     raise SystemExit(main())

@@ -1,5 +1,6 @@
 """The examples a new user copies from must keep running."""
 
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -14,10 +15,21 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
     [
         ("quickstart.py", []),
         ("compare_baselines.py", ["--episodes", "5"]),
-        ("train_sb3.py", ["512"]),
+        ("train_sb3.py", ["--timesteps", "512", "--episodes", "3"]),
     ],
 )
 def test_example_runs(script, argv, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [script, *argv])
     runpy.run_path(str(EXAMPLES / script), run_name="__main__")
     assert "hit" in capsys.readouterr().out
+
+
+def test_the_sb3_example_trains_the_residual_policy_and_explains_its_numbers(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["train_sb3.py", "--timesteps", "512", "--episodes", "3"])
+    runpy.run_path(str(EXAMPLES / "train_sb3.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    rows = dict(re.findall(r"^  (\S.*?)\s{2,}(\d\.\d{3}) ±", out, flags=re.M))
+    assert {"frequency (most common unseen)", "greedy (TIE's forecast)"} <= set(rows)
+    assert rows["residual PPO, untrained"] == rows["greedy (TIE's forecast)"]  # starts as greedy
+    assert "residual PPO, 512 steps" in rows
+    assert "Bayes forecast" in out and "What the numbers mean" in out

@@ -113,3 +113,100 @@ def test_training_refuses_a_module_prefixed_env_before_importing_it(tmp_path, pa
     with pytest.raises(DataError, match="'env'"):
         train(config)
     assert not marker.exists()
+
+
+def test_run_json_holds_plain_hyperparameters_and_the_vocabulary(trained_run):
+    record = json.loads((trained_run / "run.json").read_text())
+    assert record["hyperparameters"]["policy_kwargs"] == {
+        "net_arch": [256, 256],
+        "activation_fn": "ReLU",
+    }
+    assert record["hyperparameters"]["learning_rate"] == 0.0003
+    assert record["technique_ids"] == list(gym.make("TIE-ForecastGuess-v1").unwrapped.vocabulary)
+
+
+@pytest.fixture(scope="module")
+def two_vocabularies(tmp_path_factory):
+    """Two 12-technique model artifacts with different technique IDs (A: the first 12 of the
+    shipped model's vocabulary, B: the next 12), and a tiny PPO run trained on A."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from recommenders.artifacts import read_manifest, save_model
+    from recommenders.models import make_model
+    from tie_gym.adversary import default_model_path
+
+    root = tmp_path_factory.mktemp("vocabularies")
+    rng = np.random.default_rng(1)
+    rows, cols = [], []
+    for i in range(120):  # even reports use columns 0-5, odd ones 6-11
+        for j in rng.choice(6, size=int(rng.integers(3, 7)), replace=False):
+            rows.append(i)
+            cols.append((i % 2) * 6 + j)
+    matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(120, 12))
+    manifest = read_manifest(default_model_path())
+    keep = {k: v for k, v in manifest.items() if k in ("tactic_order", "data", "split")}
+    models = {}
+    for name, ids in (
+        ("a", manifest["technique_ids"][:12]),
+        ("b", manifest["technique_ids"][12:24]),
+    ):
+        save_model(make_model("ease").fit(matrix), root / name, tuple(ids), **keep)
+        models[name] = str(root / name)
+    run = train(
+        AgentTrainConfig(
+            algo="ppo",
+            env_kwargs={"model": models["a"]},
+            timesteps=512,
+            n_envs=2,
+            eval_freq=10**6,
+            out=str(root / "runs"),
+            progress=False,
+        )
+    )
+    return models, run
+
+
+@pytest.mark.parametrize("other", ["b", "default"])
+def test_a_run_refuses_an_env_of_another_vocabulary(two_vocabularies, other):
+    models, run = two_vocabularies
+    env = gym.make("TIE-Forecast-v1", **({} if other == "default" else {"model": models[other]}))
+    error = _load_error(run, env)
+    assert error is not None, "a policy was loaded for an env of another technique vocabulary"
+    message = str(error)
+    assert "run.json" in message and "'technique_ids'" in message and "Fix:" in message
+    assert "\n" not in message
+
+
+def test_a_run_still_plays_its_own_vocabulary_and_old_runs_are_checked_too(
+    two_vocabularies, tmp_path
+):
+    models, run = two_vocabularies
+    env = gym.make("TIE-Forecast-v1", model=models["a"])
+    agent = PolicyAgent(load_run(run, env), env.unwrapped.n_techniques)
+    assert len(run_episodes(env, agent, 2, seed=0)["hit@k"]) > 0
+    old = tmp_path / run.name  # a run from before run.json recorded technique_ids
+    shutil.copytree(run, old)
+    record = json.loads((old / "run.json").read_text())
+    del record["technique_ids"]
+    (old / "run.json").write_text(json.dumps(record))
+    assert load_run(old, env) is not None
+    assert _load_error(old, gym.make("TIE-Forecast-v1", model=models["b"])) is not None
+
+
+def test_a_run_whose_model_changed_since_training_is_refused(two_vocabularies, tmp_path):
+    models, run = two_vocabularies
+    edited = tmp_path / run.name
+    shutil.copytree(run, edited)
+    record = json.loads((edited / "run.json").read_text())
+    record["technique_ids"] = record["technique_ids"][::-1]
+    (edited / "run.json").write_text(json.dumps(record))
+    error = _load_error(edited, gym.make("TIE-Forecast-v1", model=models["a"]))
+    assert error is not None and "changed" in str(error) and "'technique_ids'" in str(error)
+
+
+def test_a_policy_agent_refuses_an_env_of_another_width(two_vocabularies):
+    models, run = two_vocabularies
+    model = load_run(run, gym.make("TIE-Forecast-v1", model=models["a"]))
+    with pytest.raises(ValueError, match="acts on 12 techniques and the env has 580"):
+        PolicyAgent(model, gym.make("TIE-Forecast-v1").unwrapped.n_techniques)

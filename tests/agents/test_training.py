@@ -130,3 +130,50 @@ def test_loading_an_sb3_zip_never_unpickles(tmp_path):
     model = load_algorithm("ppo", planted, env, kwargs)
     assert not marker.exists()
     assert model.policy.action_net.out_features == env.unwrapped.n_techniques
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c"])
+def test_a_score_vector_policy_trains_and_plays_its_mean_action(algo, tmp_path):
+    config = AgentTrainConfig(
+        algo=algo,
+        env="TIE-Forecast-v1",
+        timesteps=256,
+        n_envs=2,
+        eval_freq=10**6,
+        out=str(tmp_path),
+        progress=False,
+    )
+    run = train(config)
+    env = gym.make("TIE-Forecast-v1")
+    agent = PolicyAgent(load_run(run, env), env.unwrapped.n_techniques)
+    assert len(run_episodes(env, agent, 2, seed=0)["hit@k"]) > 0
+    observation, _ = env.reset(seed=1)
+    mean = agent.preferences(observation)
+    action, _ = agent.model.predict(observation, deterministic=True)  # SB3 clips the mean
+    np.testing.assert_allclose(np.clip(mean, -1, 1), action, rtol=1e-6, atol=1e-6)
+    guess = PolicyAgent(agent.model, env.unwrapped.n_techniques, action_mode="guess")
+    unseen = observation[: env.unwrapped.n_techniques] == 0
+    assert guess.act(observation, {}) == int(np.argmax(np.where(unseen, mean, -np.inf)))
+
+
+def test_the_eval_log_reports_hits_per_forecast_not_the_last_step(tmp_path, capsys, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="agents.train")
+    run = train(
+        AgentTrainConfig(
+            algo="ppo",
+            timesteps=512,
+            n_envs=2,
+            eval_freq=256,
+            eval_episodes=5,
+            out=str(tmp_path),
+            progress=False,
+        )
+    )
+    assert "Success rate" not in capsys.readouterr().out  # SB3's: whether the last step hit
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("eval @")]
+    data = np.load(run / "evaluations.npz")
+    assert len(lines) == len(data["timesteps"]) == 2
+    for line, rewards, lengths in zip(lines, data["results"], data["ep_lengths"], strict=True):
+        assert f"hit@1 {rewards.sum() / lengths.sum():.3f} per forecast" in line
