@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger
 
 import tie_gym  # noqa: F401  (registers the environments)
 from agents.baselines import Agent, FrequencyAgent, GreedyAgent
@@ -51,6 +52,7 @@ def main() -> None:
     policy = policy_class("maskable_ppo", params.pop("policy"))
     venv = make_vec_env(TRAIN_ENV, n_envs=8, seed=args.seed)
     model = MaskablePPO(policy, venv, seed=args.seed, **params)
+    model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's default makes a temp folder
 
     # evaluation episodes come from seeds 100000 and up, never the training seeds; the residual
     # policy reads the recommender's scores, so it plays the env with features="recommender"

@@ -33,3 +33,13 @@ def test_the_sb3_example_trains_the_residual_policy_and_explains_its_numbers(mon
     assert rows["residual PPO, untrained"] == rows["greedy (TIE's forecast)"]  # starts as greedy
     assert "residual PPO, 512 steps" in rows
     assert "Bayes forecast" in out and "What the numbers mean" in out
+
+
+def test_examples_leave_no_sb3_folders_in_the_temp_directory(monkeypatch, tmp_path, capsys):
+    """SB3's default logger makes an empty SB3-<date> folder in the temp directory per run."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["train_sb3.py", "--timesteps", "256", "--episodes", "1"])
+    runpy.run_path(str(EXAMPLES / "train_sb3.py"), run_name="__main__")
+    assert not list(tmp_path.glob("SB3-*"))

@@ -366,7 +366,7 @@ class Adversary:
             raise DataError(
                 None,
                 "TIE_DATA_DIR",
-                "replay needs the TIE corpus and no data folder was given",
+                "the TIE corpus (for replayed reports, or an agent fitted on the training reports) is needed and no data folder was given",
                 "set TIE_DATA_DIR (or pass data_dir=) to the folder holding tie/ and attack/",
             )
         corpus_path = Path(root) / DEFAULT_CORPUS.parent / self._file_name(data, "corpus")
