@@ -91,8 +91,8 @@ def load_model(
     """Load and verify an artifact; returns the model and its manifest.
 
     Raises DataError naming the file and the fix on a wrong format version, a checksum or shape
-    mismatch (truncated or edited weights), an unknown family, or a vocabulary other than
-    `expected_vocabulary`.
+    mismatch (truncated or edited weights), a tensor holding NaN or inf, an unknown family, or a
+    vocabulary other than `expected_vocabulary`.
     """
     directory = resolve_model_dir(path)
     manifest_path, weights_path = directory / MANIFEST, directory / WEIGHTS
@@ -137,6 +137,17 @@ def load_model(
         raise DataError(
             weights_path, None, f"not a safetensors file ({exc})", "retrain to rewrite the artifact"
         ) from exc
+    for name, tensor in state.items():
+        # The checksum proves the file is what training wrote, not that training converged: a
+        # diverged fit saves NaN/inf that would otherwise load silently and rank at random.
+        if not np.all(np.isfinite(tensor)):
+            raise DataError(
+                weights_path,
+                name,
+                f"tensor {name!r} {tensor.shape} holds {int(np.sum(~np.isfinite(tensor)))} "
+                "non-finite values (NaN or inf)",
+                "retrain (lower the learning rate or raise the regularisation if it diverged)",
+            )
     hparams = manifest.get("hyperparameters", {})
     if not isinstance(hparams, dict):
         raise DataError(manifest_path, "hyperparameters", "not an object", "rerun training")

@@ -3,10 +3,18 @@
 A lean reader of the STIX JSON rather than `mitreattack-python`: the catalog needs five fields per
 technique, and reading the bundle directly is an order of magnitude faster to load
 (`benchmarks/attack_load.py` measures both).
+
+The release (`TechniqueCatalog.version`) comes from the bundle where the bundle records it: the
+`x-mitre-collection` object's `x_mitre_version` (attack-stix-data's STIX 2.1 bundles). mitre/cti's
+STIX 2.0 bundles (the pinned v15.0, the shared v18.1) record no release: the matrix's
+`x_mitre_version` is the matrix object's own version ("1.0" in both) and `x_mitre_attack_spec_version`
+is the STIX-extension spec (2.1.0-3.3.0). There the file name gives it, checked against what the
+objects do carry: their `modified` times, none of which can postdate the release they belong to.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +23,15 @@ from typing import Any, Literal
 from recommenders.errors import DataError
 from recommenders.jsonio import read_json, sha256_file
 
+log = logging.getLogger(__name__)
+
 TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+RELEASE_IN_NAME = re.compile(r"enterprise-attack-v?(\d+\.\d+)\.json(\.gz)?$")
+"""`enterprise-attack-15.0.json(.gz)`: the release a file name claims."""
+
+NEWEST_MODIFIED = {"15.0": "2024-04-22T13:50:14", "18.1": "2025-11-12T22:03:39"}
+"""Newest object `modified` time (UTC, to the second) in official releases, measured on the pinned
+v15.0 bundle and the shared v18.1 one: a bundle holding a later object is a later release."""
 
 Status = Literal["active", "revoked", "deprecated", "unknown", "not-enterprise"]
 
@@ -55,6 +71,10 @@ class TechniqueCatalog:
     tactics: tuple[Tactic, ...]
     source: str = ""
     sha256: str = ""
+    version: str | None = None
+    """ATT&CK release, e.g. "15.0"; None when neither the bundle nor its file name says."""
+    version_source: str = ""
+    """Where `version` came from: "x-mitre-collection", "file name" or "unknown"."""
     _tactic_rank: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +113,55 @@ def _external_id(obj: dict[str, Any]) -> str | None:
     return None
 
 
+def _release(path: str | Path, objects: list[dict[str, Any]]) -> tuple[str | None, str]:
+    """(release, where it came from); refuses a file name the bundle contradicts."""
+    named = match.group(1) if (match := RELEASE_IN_NAME.search(Path(path).name)) else None
+    collection = next((o for o in objects if o.get("type") == "x-mitre-collection"), None)
+    if collection is not None:
+        version = collection.get("x_mitre_version")
+        if not isinstance(version, str) or not version:
+            raise DataError(
+                path,
+                "x-mitre-collection.x_mitre_version",
+                f"missing or not a string ({version!r})",
+                "pass an unmodified ATT&CK bundle",
+            )
+        if named is not None and named != version:
+            raise DataError(
+                path,
+                "x-mitre-collection.x_mitre_version",
+                f"the bundle is ATT&CK {version} but its file name says {named}",
+                f"rename the file to enterprise-attack-{version}.json, or pass the {named} bundle",
+            )
+        return version, "x-mitre-collection"
+    if named is None:
+        return None, "unknown"
+    known = NEWEST_MODIFIED.get(named)
+    times = [o["modified"][:19] for o in objects if isinstance(o.get("modified"), str)]
+    newest = max(times, default="")
+    if known is not None and newest > known:
+        raise DataError(
+            path,
+            "modified",
+            f"the file name says ATT&CK {named}, but objects were modified as late as "
+            f"{newest[:10]}, after {named} was released (its newest object: {known[:10]}), so this "
+            "is a later release",
+            "rename the file to enterprise-attack-<its release>.json (see its release notes), "
+            f"or pass the {named} bundle",
+        )
+    if known is not None and newest and newest < known:
+        log.warning(
+            "%s: the file name says ATT&CK %s, but its newest object (%s) predates that release's "
+            "(%s): an older release or a subset; it is labelled %s as named",
+            Path(path).name,
+            named,
+            newest[:10],
+            known[:10],
+            named,
+        )
+    return named, "file name"
+
+
 def load_catalog(path: str | Path) -> TechniqueCatalog:
     """Read an Enterprise STIX 2.x bundle (`.json` or `.json.gz`) into a catalog.
 
@@ -108,7 +177,16 @@ def load_catalog(path: str | Path) -> TechniqueCatalog:
             "pass an ATT&CK Enterprise bundle such as enterprise-attack-15.0.json",
         )
     objects = bundle["objects"]
-    by_stix_id = {o.get("id"): o for o in objects if isinstance(o, dict)}
+    for i, obj in enumerate(objects):
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            raise DataError(
+                path,
+                f"objects[{i}]",
+                f"not a STIX object with a type (got {type(obj).__name__} {str(obj)[:40]})",
+                "pass an unmodified ATT&CK Enterprise bundle",
+            )
+    version, version_source = _release(path, objects)
+    by_stix_id = {o.get("id"): o for o in objects}
     matrices = [o for o in objects if o.get("type") == "x-mitre-matrix" and not o.get("revoked")]
     if not matrices:
         raise DataError(
@@ -177,5 +255,10 @@ def load_catalog(path: str | Path) -> TechniqueCatalog:
             "pass an ATT&CK Enterprise bundle (enterprise-attack-*.json)",
         )
     return TechniqueCatalog(
-        techniques, tuple(tactics), source=Path(path).name, sha256=sha256_file(path)
+        techniques,
+        tuple(tactics),
+        source=Path(path).name,
+        sha256=sha256_file(path),
+        version=version,
+        version_source=version_source,
     )

@@ -24,6 +24,25 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CORPUS = Path("tie") / "combined_dataset_full_frequency.json"
 DEFAULT_ATTACK = Path("attack") / "enterprise-attack-15.0.json"
+"""The default bundle under a data folder; `default_attack_path` also finds it as `.json.gz`."""
+COUNT_LIMIT = float(np.finfo(np.float32).max)
+"""Largest count a float32 matrix holds (about 3.4e38); anything above becomes inf."""
+
+
+def default_attack_path(root: str | Path) -> Path:
+    """`<root>/attack/enterprise-attack-15.0.json`, or the same name with `.gz`, whichever exists."""
+    plain = Path(root) / DEFAULT_ATTACK
+    packed = plain.with_name(plain.name + ".gz")
+    for path in (plain, packed):
+        if path.is_file():
+            return path
+    raise DataError(
+        plain.parent,
+        None,
+        f"neither {plain.name} nor {packed.name} found",
+        "put the ATT&CK Enterprise bundle there (python -m recommenders.download fetches it), "
+        "or pass its path with --attack",
+    )
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
@@ -233,6 +252,8 @@ def build_matrix(
         counts: Counter[str] = Counter()
         for technique_id, count in report.techniques.items():
             counts[technique_id.split(".")[0] if rollup else technique_id] += count
+        if values == "count":
+            _check_counts(corpus, report, counts, rollup)
         rows.append(counts)
     vocabulary = tuple(sorted({t for counts in rows for t in counts}))
     column = {t: j for j, t in enumerate(vocabulary)}
@@ -251,6 +272,21 @@ def build_matrix(
     return InteractionMatrix(matrix, vocabulary, tuple(r.id for r in corpus.reports))
 
 
+def _check_counts(corpus: Corpus, report: Report, counts: Counter[str], rollup: bool) -> None:
+    """A count matrix is float32: a larger count would become inf (or fail to convert at all)."""
+    for technique_id, count in counts.items():
+        if count > COUNT_LIMIT:
+            summed = " (its sub-techniques rolled up into it)" if rollup else ""
+            raise DataError(
+                corpus.source,
+                f"reports[id={report.id!r}].mitre_techniques[{technique_id!r}]",
+                f"a count of {len(str(count))} digits{summed} exceeds what a count matrix holds "
+                f"(float32, at most {COUNT_LIMIT:.2g})",
+                "correct the count in the file, or use --values binary (TIE's choice), which "
+                "needs only presence",
+            )
+
+
 def load_matrix(
     data_dir: str | Path | None = None,
     corpus_path: str | Path | None = None,
@@ -261,7 +297,7 @@ def load_matrix(
 ) -> tuple[InteractionMatrix, Corpus, TechniqueCatalog]:
     """Convenience: data folder → (matrix, corpus, catalog) with the default file names."""
     root = resolve_data_dir(data_dir) if corpus_path is None or attack_path is None else None
-    catalog = load_catalog(attack_path or root / DEFAULT_ATTACK)  # type: ignore[operator]
+    catalog = load_catalog(attack_path or default_attack_path(root))  # type: ignore[arg-type]
     corpus = load_corpus(corpus_path or root / DEFAULT_CORPUS, catalog, origins)  # type: ignore[operator]
     return build_matrix(corpus, values, rollup), corpus, catalog
 

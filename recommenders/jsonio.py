@@ -39,6 +39,13 @@ def read_json(path: str | Path) -> Any:
             f"cannot be read ({exc})",
             "re-download the file; it is truncated or corrupt",
         ) from exc
+    except ValueError as exc:  # json's other refusal: an integer of over 4300 digits
+        raise DataError(
+            path,
+            None,
+            f"not valid JSON for this reader ({exc})",
+            "correct the value; no count or ID needs thousands of digits",
+        ) from exc
 
 
 def sha256_file(path: str | Path, chunk_bytes: int = 1 << 20) -> str:

@@ -3,7 +3,10 @@
 Both split protocols run side by side: TIE's pair holdout and the whole-report holdout the
 environments live in. Selection uses masked validation NDCG@20 only; test numbers are computed
 once per model after selection and never feed a choice. The run folder is built under a hidden
-temporary name and renamed into place at the end, so a crash leaves no half-written run.
+temporary name and renamed into place at the end; a crash or Ctrl-C removes it, so an unfinished
+run leaves nothing behind (exit status 130 on Ctrl-C). Progress goes to tqdm bars on a terminal
+and to log lines (one per configuration and per refit, with the elapsed time) everywhere, so that
+a CI log shows it too.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,14 +31,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 import recommenders
 from recommenders.artifacts import save_model, write_best_pointer
 from recommenders.data import (
-    DEFAULT_ATTACK,
     DEFAULT_CORPUS,
     PairSplit,
     ReportSplit,
+    default_attack_path,
     load_matrix,
     pair_holdout,
     report_holdout,
@@ -61,7 +67,7 @@ class TrainConfig:
     corpus: str | None = None
     """Dataset file; default <data_dir>/tie/combined_dataset_full_frequency.json."""
     attack: str | None = None
-    """ATT&CK Enterprise bundle; default <data_dir>/attack/enterprise-attack-15.0.json."""
+    """ATT&CK Enterprise bundle; default <data_dir>/attack/enterprise-attack-15.0.json (or .json.gz)."""
     out: str = "runs"
     """Output folder; each run gets a timestamped subfolder and `best.json` points at the best model."""
     models: tuple[str, ...] = DEFAULT_MODELS
@@ -104,6 +110,11 @@ def _fit(
     return model, time.perf_counter() - start
 
 
+def describe_hparams(hparams: dict[str, Any]) -> str:
+    """`alpha=5.0 factors=32`: a configuration on one line, keys sorted ("(none)" when empty)."""
+    return " ".join(f"{key}={value}" for key, value in sorted(hparams.items())) or "(none)"
+
+
 def _stack_reports(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     return matrix[np.sort(rows)].tocsr()
 
@@ -114,8 +125,9 @@ def sweep(
     """Fit every configuration of every named model on both protocols' training data."""
     jobs = [(name, hp) for name in config.models for hp in SWEEPS[name].configs(config.quick)]
     results = []
+    started = time.perf_counter()
     bar = tqdm(jobs, desc="sweep", unit="config", disable=None)
-    for name, hparams in bar:
+    for i, (name, hparams) in enumerate(bar, start=1):
         bar.set_postfix_str(name)
         model, seconds = _fit(name, hparams, pair.train, config)
         results.append(
@@ -138,6 +150,16 @@ def sweep(
                 evaluate_reports(model, report.validation),
                 seconds,
             )
+        )
+        log.info(
+            "sweep %d/%d %s %s: validation NDCG@20 pair %.3f, report %.3f (%.1f s elapsed)",
+            i,
+            len(jobs),
+            name,
+            describe_hparams(hparams),
+            results[-2].validation[SELECTION_METRIC],
+            results[-1].validation[SELECTION_METRIC],
+            time.perf_counter() - started,
         )
     return results
 
@@ -211,6 +233,40 @@ def summary_table(
     return "\n".join(lines)
 
 
+def chosen_table(chosen: dict[tuple[str, str], Result]) -> str:
+    """Plain-text table: the configuration selected per model and protocol, with its score."""
+    header = f"{'model':14s} {'protocol':8s} {'val N@20':8s}  hyperparameters"
+    lines = [
+        f"chosen hyperparameters (best validation {SELECTION_METRIC} per model and protocol)",
+        header,
+        "-" * len(header),
+    ]
+    for protocol in PROTOCOLS:
+        for (name, p), result in sorted(chosen.items()):
+            if p == protocol:
+                lines.append(
+                    f"{name:14s} {protocol:8s} {result.validation[SELECTION_METRIC]:8.3f}  "
+                    f"{describe_hparams(result.hparams)}"
+                )
+    return "\n".join(lines)
+
+
+@contextmanager
+def _staging(final: Path) -> Iterator[Path]:
+    """A hidden `.tmp-<name>` folder, renamed to `final` on success and removed on any failure
+    (Ctrl-C included): readers never see a half-written run, and none is left behind."""
+    staging = final.parent / f".tmp-{final.name}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging)
+        raise
+    staging.rename(final)
+
+
 def _report_rows_trainval(matrix: sp.csr_matrix, report: ReportSplit) -> sp.csr_matrix:
     return _stack_reports(matrix, np.concatenate([report.train_rows, report.validation.rows]))
 
@@ -229,7 +285,7 @@ def run(config: TrainConfig) -> Path:
         else None
     )
     corpus_path = Path(config.corpus) if config.corpus else root / DEFAULT_CORPUS  # type: ignore[operator]
-    attack_path = Path(config.attack) if config.attack else root / DEFAULT_ATTACK  # type: ignore[operator]
+    attack_path = Path(config.attack) if config.attack else default_attack_path(root)  # type: ignore[arg-type]
     data, corpus, catalog = load_matrix(
         corpus_path=corpus_path,
         attack_path=attack_path,
@@ -237,8 +293,15 @@ def run(config: TrainConfig) -> Path:
         rollup=config.rollup,
         origins=list(config.origins) if config.origins else None,
     )
+    release = (
+        f"ATT&CK {catalog.version} (from the {catalog.version_source})"
+        if catalog.version
+        else "ATT&CK release unknown"
+    )
     log.info(
-        "matrix: %d reports × %d techniques, %d entries; %s",
+        "%s: %s; matrix: %d reports × %d techniques, %d entries; %s",
+        attack_path.name,
+        release,
         *data.shape,
         data.matrix.nnz,
         corpus.dropped.describe(),
@@ -258,112 +321,123 @@ def run(config: TrainConfig) -> Path:
     while final.exists():
         final = out / f"{stamp}-{suffix}"
         suffix += 1
-    staging = final.parent / f".tmp-{final.name}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-
-    test: dict[str, dict[str, dict[str, float]]] = {p: {} for p in PROTOCOLS}
-    metrics: dict[str, Any] = {p: {} for p in PROTOCOLS}
-    pair_trainval = (pair.train + pair.validation).tocsr()
-    report_trainval = _report_rows_trainval(matrix, report)
-    provenance = {
-        "tactic_order": list(catalog.tactic_order),
-        "technique_names": {t: catalog.techniques[t].name for t in data.techniques},
-        "technique_tactics": {t: list(catalog.techniques[t].tactics) for t in data.techniques},
-        "data": {
-            "corpus": {"file": corpus_path.name, "sha256": corpus.sha256},
-            "attack": {"file": attack_path.name, "sha256": catalog.sha256},
-            "values": config.values,
-            "rollup": config.rollup,
-            "origins": list(config.origins) if config.origins else None,
-        },
-        "seed": config.seed,
-        # What a generative adversary needs without the corpus: campaign sizes and popularity.
-        "corpus_stats": {
-            "report_size_counts": np.bincount(np.diff(report_trainval.indptr)).tolist(),
-            "technique_report_counts": np.asarray((report_trainval > 0).sum(axis=0))
-            .ravel()
-            .tolist(),
-        },
-        "split": {
-            "protocol": "report",
-            "validation": 0.1,
-            "test": 0.2,
-            "observed_fraction": 0.5,
-            "test_report_ids": [data.report_ids[i] for i in report.test.rows],
-            "trained_on": "train+validation reports",
-        },
-    }
-    models_dir = staging / "models"
-    refit_bar = tqdm(sorted(chosen.items()), desc="refit+test", unit="model", disable=None)
-    for (name, protocol), result in refit_bar:
-        refit_bar.set_postfix_str(f"{name}/{protocol}")
-        if protocol == "pair":
-            model, seconds = _fit(name, result.hparams, pair_trainval, config)
-            scores = evaluate_pairs(model, pair_trainval, pair.test)
-        else:
-            model, seconds = _fit(name, result.hparams, report_trainval, config)
-            scores = evaluate_reports(model, report.test)
-            save_model(
-                model,
-                models_dir / name,
-                data.techniques,
-                name=name,
-                **provenance,
-                metrics={"validation": result.validation, "test": scores},
-            )
-        test[protocol][name] = scores
-        metrics[protocol][name] = {
-            "hyperparameters": result.hparams,
-            "validation": result.validation,
-            "test": scores,
-            "refit_seconds": seconds,
-        }
-
-    best_name = max(
-        (n for (n, p) in chosen if p == "report"),
-        key=lambda n: chosen[(n, "report")].validation[SELECTION_METRIC],
-    )
-    elapsed = time.perf_counter() - started
-    write_json(
-        staging / "metrics.json",
-        {"selection_metric": SELECTION_METRIC, "best": best_name, **metrics},
-    )
-    atomic_write(
-        staging / "sweep.csv", lambda tmp: tmp.write_text(_sweep_csv(results), encoding="utf-8")
-    )
-    table = summary_table(test)
-    atomic_write(
-        staging / "summary.txt", lambda tmp: tmp.write_text(table + "\n", encoding="utf-8")
-    )
-    write_json(
-        staging / "manifest.json",
-        {
-            "package_version": recommenders.__version__,
-            "created_utc": stamp,
-            "config": {k: v for k, v in asdict(config).items() if k != "extra"},
-            "data": provenance["data"],
-            "matrix": {
-                "reports": data.shape[0],
-                "techniques": data.shape[1],
-                "entries": int(matrix.nnz),
-                "dropped": corpus.dropped.ids_by_reason,
+    with _staging(final) as staging:
+        test: dict[str, dict[str, dict[str, float]]] = {p: {} for p in PROTOCOLS}
+        metrics: dict[str, Any] = {p: {} for p in PROTOCOLS}
+        pair_trainval = (pair.train + pair.validation).tocsr()
+        report_trainval = _report_rows_trainval(matrix, report)
+        provenance = {
+            "tactic_order": list(catalog.tactic_order),
+            "technique_names": {t: catalog.techniques[t].name for t in data.techniques},
+            "technique_tactics": {t: list(catalog.techniques[t].tactics) for t in data.techniques},
+            "data": {
+                "corpus": {"file": corpus_path.name, "sha256": corpus.sha256},
+                "attack": {
+                    "file": attack_path.name,
+                    "sha256": catalog.sha256,
+                    "version": catalog.version,
+                    "version_source": catalog.version_source,
+                },
+                "values": config.values,
+                "rollup": config.rollup,
+                "origins": list(config.origins) if config.origins else None,
             },
-            "best": {"name": best_name, "path": f"models/{best_name}"},
-            "selection_metric": SELECTION_METRIC,
-            "sweep_seconds": round(elapsed, 2),
-            "torch": torch.__version__,
-            "torch_device": torch_device,
-            "python": sys.version.split()[0],
-        },
-    )
-    if config.plots:
-        _write_plots(staging, results, test, models_dir, data.techniques, catalog)
-    write_best_pointer(staging, models_dir / best_name)
-    staging.rename(final)
+            "seed": config.seed,
+            # What a generative adversary needs without the corpus: campaign sizes and popularity.
+            "corpus_stats": {
+                "report_size_counts": np.bincount(np.diff(report_trainval.indptr)).tolist(),
+                "technique_report_counts": np.asarray((report_trainval > 0).sum(axis=0))
+                .ravel()
+                .tolist(),
+            },
+            "split": {
+                "protocol": "report",
+                "validation": 0.1,
+                "test": 0.2,
+                "observed_fraction": 0.5,
+                "test_report_ids": [data.report_ids[i] for i in report.test.rows],
+                "trained_on": "train+validation reports",
+            },
+        }
+        models_dir = staging / "models"
+        refit_bar = tqdm(sorted(chosen.items()), desc="refit+test", unit="model", disable=None)
+        for i, ((name, protocol), result) in enumerate(refit_bar, start=1):
+            refit_bar.set_postfix_str(f"{name}/{protocol}")
+            if protocol == "pair":
+                model, seconds = _fit(name, result.hparams, pair_trainval, config)
+                scores = evaluate_pairs(model, pair_trainval, pair.test)
+            else:
+                model, seconds = _fit(name, result.hparams, report_trainval, config)
+                scores = evaluate_reports(model, report.test)
+                save_model(
+                    model,
+                    models_dir / name,
+                    data.techniques,
+                    name=name,
+                    **provenance,
+                    metrics={"validation": result.validation, "test": scores},
+                )
+            test[protocol][name] = scores
+            metrics[protocol][name] = {
+                "hyperparameters": result.hparams,
+                "validation": result.validation,
+                "test": scores,
+                "refit_seconds": seconds,
+            }
+            log.info(
+                "refit %d/%d %s/%s: test NDCG@20 %.3f (fit %.1f s, %.1f s elapsed)",
+                i,
+                len(chosen),
+                name,
+                protocol,
+                scores[SELECTION_METRIC],
+                seconds,
+                time.perf_counter() - started,
+            )
+
+        best_name = max(
+            (n for (n, p) in chosen if p == "report"),
+            key=lambda n: chosen[(n, "report")].validation[SELECTION_METRIC],
+        )
+        elapsed = time.perf_counter() - started
+        write_json(
+            staging / "metrics.json",
+            {"selection_metric": SELECTION_METRIC, "best": best_name, **metrics},
+        )
+        atomic_write(
+            staging / "sweep.csv", lambda tmp: tmp.write_text(_sweep_csv(results), encoding="utf-8")
+        )
+        table, chosen_text = summary_table(test), chosen_table(chosen)
+        atomic_write(
+            staging / "summary.txt",
+            lambda tmp: tmp.write_text(f"{table}\n\n{chosen_text}\n", encoding="utf-8"),
+        )
+        write_json(
+            staging / "manifest.json",
+            {
+                "package_version": recommenders.__version__,
+                "created_utc": stamp,
+                "config": {k: v for k, v in asdict(config).items() if k != "extra"},
+                "data": provenance["data"],
+                "matrix": {
+                    "reports": data.shape[0],
+                    "techniques": data.shape[1],
+                    "entries": int(matrix.nnz),
+                    "dropped": corpus.dropped.ids_by_reason,
+                },
+                "best": {"name": best_name, "path": f"models/{best_name}"},
+                "selection_metric": SELECTION_METRIC,
+                "sweep_seconds": round(elapsed, 2),
+                "torch": torch.__version__,
+                "torch_device": torch_device,
+                "python": sys.version.split()[0],
+            },
+        )
+        if config.plots:
+            _write_plots(staging, results, test, models_dir, data.techniques, catalog)
+        write_best_pointer(staging, models_dir / best_name)
     write_best_pointer(out, final / "models" / best_name)
-    log.info("\n%s", table)
+    log.info("\n%s\n\n%s", table, chosen_text)
     log.info("best model: %s → %s (%.1f s)", best_name, final, elapsed)
     return final
 
@@ -457,11 +531,22 @@ def main(argv: list[str] | None = None) -> int:
     from recommenders.errors import DataError
 
     config = parse_args(argv)
+    out = Path(config.out)
+    before = set(out.iterdir()) if out.is_dir() else set()
     try:
-        run(config)
+        # Log lines print above the bars instead of through them.
+        with logging_redirect_tqdm():
+            run(config)
     except DataError as exc:
         log.error("error: %s", exc)
         return 2
+    except KeyboardInterrupt:
+        # run() has removed its unfinished folder; only a Ctrl-C after the final rename keeps one.
+        kept = sorted(p for p in set(out.iterdir()) - before if p.is_dir()) if out.is_dir() else []
+        log.error(
+            "interrupted: %s", f"kept the finished run {kept[0]}" if kept else "nothing was kept"
+        )
+        return 130  # 128 + SIGINT, as a shell reports it
     return 0
 
 

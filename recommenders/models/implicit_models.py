@@ -2,7 +2,8 @@
 
 Thread control: `implicit` parallelises with its own threads, and a BLAS thread pool on top
 oversubscribes small machines (5–10× slower on 2 cores), so BLAS is limited to one thread while it
-runs. GPU: `implicit.gpu.HAS_CUDA` is only true when `rmm-cu13` is installed; without it
+runs, whatever the shell exports. The limit also covers *building* an ALS model: implicit's ALS
+constructor checks the BLAS pool and warns (OPENBLAS_NUM_THREADS) when it is not single-threaded. GPU: `implicit.gpu.HAS_CUDA` is only true when `rmm-cu13` is installed; without it
 `implicit` silently stays on the CPU, so a CUDA request without it is refused with the fix.
 """
 
@@ -88,8 +89,9 @@ class ImplicitALS(Recommender):
 
     def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> ImplicitALS:
         train = self._remember(train)
-        model = self._new_model(_use_gpu(device), seed)
+        use_gpu = _use_gpu(device)
         with threadpool_limits(1, "blas"):
+            model = self._new_model(use_gpu, seed)
             model.fit(train, show_progress=False)
         self._model = model.to_cpu() if hasattr(model, "to_cpu") else model
         return self
@@ -107,7 +109,8 @@ class ImplicitALS(Recommender):
         return {"user_factors": self._model.user_factors, "item_factors": self._model.item_factors}  # type: ignore[union-attr]
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        model = self._new_model(use_gpu=False)
+        with threadpool_limits(1, "blas"):
+            model = self._new_model(use_gpu=False)
         model.user_factors = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
         model.item_factors = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
         self._model = model
@@ -147,16 +150,17 @@ class ImplicitBPR(Recommender):
         from implicit.bpr import BayesianPersonalizedRanking
 
         train = self._remember(train)
-        model = BayesianPersonalizedRanking(
-            factors=self.hparams["factors"],
-            learning_rate=self.hparams["learning_rate"],
-            regularization=self.hparams["regularization"],
-            iterations=self.hparams["iterations"],
-            use_gpu=_use_gpu(device),
-            num_threads=_threads(),
-            random_state=seed,
-        )
+        use_gpu = _use_gpu(device)
         with threadpool_limits(1, "blas"):
+            model = BayesianPersonalizedRanking(
+                factors=self.hparams["factors"],
+                learning_rate=self.hparams["learning_rate"],
+                regularization=self.hparams["regularization"],
+                iterations=self.hparams["iterations"],
+                use_gpu=use_gpu,
+                num_threads=_threads(),
+                random_state=seed,
+            )
             model.fit(train, show_progress=False)
         model = model.to_cpu() if hasattr(model, "to_cpu") else model
         self.user_factors = np.asarray(model.user_factors)

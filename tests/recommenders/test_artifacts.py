@@ -90,3 +90,15 @@ def test_loading_never_executes_code(saved, tmp_path):
 def test_missing_artifact_explains(tmp_path):
     with pytest.raises(DataError, match=r"recommenders\.train"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf], ids=["nan", "inf"])
+def test_non_finite_weights_refused(tmp_path, block_matrix, bad):
+    """A diverged model (saved with a valid checksum) must not load and score as NaN."""
+    model = make_model("wals", factors=4, epochs=3).fit(block_matrix, seed=0)
+    model.item_factors[2, 1] = bad
+    save_model(model, tmp_path / "m", VOCAB)
+    with pytest.raises(DataError) as info:
+        load_model(tmp_path / "m")
+    assert info.value.path.endswith(WEIGHTS) and info.value.field == "item_factors"
+    assert "1 non-finite" in info.value.problem

@@ -150,3 +150,47 @@ def test_real_corpus_and_dirty_file(real_data_dir):
     assert {"not-enterprise", "unknown", "revoked", "deprecated"} <= reasons.keys()
     assert "AML.T0000" in reasons["not-enterprise"]
     assert build_matrix(dirty).shape[1] <= len(catalog.active_ids())
+
+
+@pytest.mark.parametrize("count", [10**39, 10**400], ids=["above-float32", "above-float64"])
+def test_count_too_large_for_the_matrix_names_report_and_technique(tmp_path, catalog, count):
+    payload = make_corpus()
+    payload["reports"][7]["mitre_techniques"]["T1002"] = count
+    corpus = load_corpus(_write(tmp_path, payload), catalog)
+    assert build_matrix(corpus).matrix.data.max() == 1.0  # binary needs presence only
+    with pytest.raises(DataError) as info:
+        build_matrix(corpus, values="count")
+    assert info.value.field == "reports[id='7'].mitre_techniques['T1002']"
+    assert "corpus.json" in str(info.value) and "--values binary" in info.value.fix
+
+
+def test_rolled_up_count_too_large_names_the_parent(tmp_path, catalog):
+    payload = make_corpus()
+    payload["reports"][0]["mitre_techniques"].update({"T1003": 2 * 10**38, "T1003.001": 2 * 10**38})
+    corpus = load_corpus(_write(tmp_path, payload), catalog)
+    build_matrix(corpus, values="count")  # each count fits
+    with pytest.raises(DataError, match="rolled up") as info:
+        build_matrix(corpus, values="count", rollup=True)
+    assert info.value.field == "reports[id='0'].mitre_techniques['T1003']"
+
+
+def test_integer_beyond_the_json_parser_limit(tmp_path, catalog):
+    text = json.dumps(make_corpus()).replace(
+        '"mitre_techniques": {', '"mitre_techniques": {"T1001": ' + "9" * 5000 + ", ", 1
+    )
+    with pytest.raises(DataError, match="not valid JSON") as info:
+        load_corpus(_write(tmp_path, text), catalog)
+    assert "corpus.json" in str(info.value)
+
+
+def test_default_attack_lookup_reads_json_gz(data_dir):
+    plain = data_dir / "attack" / "enterprise-attack-15.0.json"
+    packed = plain.with_name(plain.name + ".gz")
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    plain.unlink()
+    matrix, _, catalog = load_matrix(data_dir)
+    assert catalog.source == packed.name and catalog.version == "15.0"
+    assert matrix.shape == (60, 12)
+    packed.unlink()
+    with pytest.raises(DataError, match=r"neither enterprise-attack-15\.0\.json nor .*\.json\.gz"):
+        load_matrix(data_dir)
