@@ -11,11 +11,11 @@ from pathlib import Path
 
 from benchmarks.timing import best_of, write_table
 from recommenders.attack import load_catalog
-from recommenders.data import DEFAULT_ATTACK, resolve_data_dir
+from recommenders.data import default_attack_path, resolve_data_dir
 
 
 def main() -> None:
-    bundle = resolve_data_dir(os.environ.get("TIE_DATA_DIR")) / DEFAULT_ATTACK
+    bundle = default_attack_path(resolve_data_dir(os.environ.get("TIE_DATA_DIR")))
     lean = best_of(lambda: load_catalog(bundle))
     rows = [["lean STIX reader (recommenders.attack)", f"{lean:.2f}", "1.0×"]]
     try:

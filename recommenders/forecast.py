@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -155,6 +156,15 @@ def observed_techniques(
     return ObservedTechniques(usable, ignored)
 
 
+def navigator_attack_version(manifest: dict[str, Any]) -> str:
+    """The ATT&CK major release the model was trained on, as Navigator layers name it ("15")."""
+    attack = manifest.get("data", {}).get("attack", {})
+    version = attack.get("version") or "".join(
+        re.findall(r"-(\d+)\.\d+\.json", attack.get("file", ""))
+    )
+    return str(version).split(".")[0] if version else "15"
+
+
 def forecast(
     model: Recommender, manifest: dict[str, Any], observed: list[str], k: int = 10
 ) -> list[dict[str, Any]]:
@@ -261,7 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.navigator:
         write_layer(
             args.navigator,
-            forecast_layer(observed.usable, [(r["technique"], r["relative"]) for r in ranked]),
+            forecast_layer(
+                observed.usable,
+                [(r["technique"], r["relative"]) for r in ranked],
+                attack_version=navigator_attack_version(manifest),
+            ),
         )
     if args.json:
         print(

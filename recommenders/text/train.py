@@ -28,7 +28,7 @@ import numpy as np
 
 from recommenders.artifacts import write_best_pointer
 from recommenders.attack import load_catalog
-from recommenders.data import DEFAULT_ATTACK, resolve_data_dir
+from recommenders.data import default_attack_path, resolve_data_dir
 from recommenders.jsonio import write_json
 from recommenders.text.corpus import Sentence, TextCorpus, load_text_corpus, match_key
 from recommenders.text.mapper import TextMapper
@@ -203,7 +203,7 @@ def run(
     val_docs: int = 20,
 ) -> Path:
     root = resolve_data_dir(data_dir)
-    catalog = load_catalog(root / DEFAULT_ATTACK)
+    catalog = load_catalog(default_attack_path(root))
     corpus = load_text_corpus(root, catalog)
     documents = corpus.documents()
     order = np.random.default_rng(seed).permutation(len(documents))

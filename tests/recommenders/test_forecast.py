@@ -215,3 +215,13 @@ def test_cli_names_its_models_and_cuts_evidence_at_a_word(
     shown = quoted.split("“", 1)[1].split("”", 1)[0]
     assert shown.endswith("…") and len(shown) <= 110
     assert sentence.startswith(shown[:-1]) and sentence[len(shown) - 1] == " "
+
+
+def test_navigator_layer_names_the_models_attack_release():
+    from recommenders.forecast import navigator_attack_version
+
+    assert navigator_attack_version({"data": {"attack": {"version": "16.1", "file": "x"}}}) == "16"
+    assert (
+        navigator_attack_version({"data": {"attack": {"file": "enterprise-attack-18.1.json.gz"}}})
+        == "18"
+    )
