@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-TIE_DATA_DIR ?= ../shared/data
+TIE_DATA_DIR ?= $(abspath ../shared/data)
 export TIE_DATA_DIR
 # implicit and numpy both thread; nested pools oversubscribe small machines (5–10× slower).
 export OPENBLAS_NUM_THREADS ?= 1

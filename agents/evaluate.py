@@ -235,6 +235,11 @@ def learning_curves(pattern_items: list[str], path: Path) -> None:
     for item in pattern_items:
         name, pattern = item.split("=", 1)
         for run in sorted(glob.glob(pattern)):
+            if not (Path(run) / "evaluations.npz").is_file():
+                log.warning(
+                    "%s: no evaluations.npz (trained for less than --eval-freq): no curve", run
+                )
+                continue
             data = np.load(Path(run) / "evaluations.npz")
             ax.plot(
                 data["timesteps"],

@@ -254,6 +254,13 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     params = load_hyperparams(config.hyperparams, config.env, config.algo, config.overrides)
     policy = params.pop("policy")
+    if config.timesteps < config.eval_freq:
+        log.warning(
+            "--timesteps %d < --eval-freq %d: no evaluation runs, so no best_model.zip, "
+            "evaluations.npz or learning curve (final.zip is kept); lower --eval-freq to get them",
+            config.timesteps,
+            config.eval_freq,
+        )
     venv = EnvTimer(
         make_vec_env(
             config.env,

@@ -1,7 +1,7 @@
 """The defender benchmark: train learned agents over several seeds in parallel, then evaluate
 them beside the baselines on the generative and replay environments.
 
-Run: python -m benchmarks.agents [--suite mlp|residual] [--timesteps 500000] [--seeds 0 1 2] [--jobs 12]
+Run: python -m benchmarks.agents [--suite mlp|residual] [--timesteps 200000] [--seeds 0 1 2] [--jobs 2]
 Each training process uses one CPU thread; `--jobs` of them run at once. Results go to
 benchmarks/results/agents_<suite>_results.md and agents_<suite>_training.json (plots under
 benchmarks/results/agents_<suite>/).
@@ -40,13 +40,32 @@ SUITES = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--suite", choices=sorted(SUITES), default="residual")
-    parser.add_argument("--timesteps", type=int, default=500_000)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--episodes", type=int, default=300)
-    parser.add_argument("--runs", default="runs/agents-benchmark")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.agents",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--suite", choices=sorted(SUITES), default="residual", help="which agents")
+    parser.add_argument(
+        "--timesteps", type=int, default=200_000, help="training steps per agent and seed"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="training processes at once"
+    )
+    parser.add_argument(
+        "--episodes", type=int, default=300, help="evaluation episodes per env (seeds 100000+)"
+    )
+    parser.add_argument(
+        "--runs", default="runs/agents-benchmark", help="prefix of the training run folders"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help="where the tables go; the default overwrites the published ones, so point small "
+        "trial runs elsewhere",
+    )
     parser.add_argument(
         "--time-limit", type=int, default=0, help="seconds per training process (0: none)"
     )
@@ -96,7 +115,7 @@ def main() -> None:
         f"{prefix}{algo}[{'gen' if 'Replay' not in env_id else 'replay-train'}]={runs_dir}/{algo}-{env_id}-seed*"
         for algo, env_id in training
     ]
-    out = RESULTS / f"agents_{args.suite}"
+    out = args.results / f"agents_{args.suite}"
     subprocess.run(
         [
             sys.executable,
@@ -123,7 +142,7 @@ def main() -> None:
     }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     for name in ("results.md", "training.json"):
-        shutil.copy(out / name, RESULTS / f"agents_{args.suite}_{name}")
+        shutil.copy(out / name, args.results / f"agents_{args.suite}_{name}")
     print((out / "results.md").read_text())
     print(json.dumps(summary, indent=2))
 

@@ -47,10 +47,18 @@ def greedy_hits(env_kwargs: dict, episodes: int) -> tuple[float, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--episodes", type=int, default=300)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.temperature",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--episodes", type=int, default=300, help="episodes per row")
     parser.add_argument(
-        "--temperatures", type=float, nargs="+", default=[1.4, DEFAULT_TEMPERATURE, 2.0, 2.5]
+        "--temperatures",
+        type=float,
+        nargs="+",
+        default=[1.4, DEFAULT_TEMPERATURE, 2.0, 2.5],
+        help="generative temperatures to compare with the real reports",
     )
     args = parser.parse_args()
     sources = [

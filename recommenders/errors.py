@@ -13,7 +13,10 @@ class DataError(ValueError):
         self.field = field
         self.problem = problem
         self.fix = fix
-        where = self.path or "<input>"
-        if field:
-            where += f", field {field!r}"
+        if self.path is None and field:
+            where = field  # e.g. "TIE_DATA_DIR: …", not "<input>, field 'TIE_DATA_DIR'"
+        else:
+            where = self.path or "<input>"
+            if field:
+                where += f", field {field!r}"
         super().__init__(f"{where}: {problem}. Fix: {fix}")

@@ -96,7 +96,9 @@ def _fill_weights(
     c0, c1, c2, c3, c4, c5, c6, c7, c8 = poly
     for column in range(source.shape[0]):
         u = (source[column] - shift) * scale * (1.4426950408889634 / 1024.0)
-        p = ((((((((c0 * u + c1) * u + c2) * u + c3) * u + c4) * u + c5) * u + c6) * u + c7) * u) + c8
+        p = (
+            (((((((c0 * u + c1) * u + c2) * u + c3) * u + c4) * u + c5) * u + c6) * u + c7) * u
+        ) + c8
         p *= p  # ten squarings: (2^u)^1024
         p *= p
         p *= p

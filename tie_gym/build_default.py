@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from recommenders.artifacts import resolve_model_dir
+from recommenders.errors import DataError
 from recommenders.train import TrainConfig, run
 from tie_gym.adversary import default_model_path
 
@@ -29,16 +30,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = run(
-            TrainConfig(
-                data_dir=args.data_dir,
-                out=tmp,
-                models=tuple(args.models.split(",")),
-                seed=args.seed,
-                plots=False,
-                device="cpu",
+        try:
+            run_dir = run(
+                TrainConfig(
+                    data_dir=args.data_dir,
+                    out=tmp,
+                    models=tuple(args.models.split(",")),
+                    seed=args.seed,
+                    plots=False,
+                    device="cpu",
+                )
             )
-        )
+        except DataError as exc:  # one line, as every CLI here; the shipped model is untouched
+            logging.error("error: %s", exc)
+            return 2
         source = resolve_model_dir(run_dir)
         target = default_model_path()
         staging = target.with_name(".default_model.tmp")

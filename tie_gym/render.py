@@ -28,11 +28,13 @@ def ansi_step(
     info: dict[str, Any],
     k: int,
 ) -> str:
-    """A readable account of the last step: what was seen, forecast and revealed."""
-    lines = [f"seen ({len(seen)}):"]
-    lines += [f"  {_label(adversary, int(c))}" for c in seen]
+    """A readable account of the last step: what the defender had seen when it forecast, its
+    forecast, and the technique then revealed (listed last, not among the seen ones)."""
+    revealed = info.get("revealed") if forecast is not None else None
+    before = [int(c) for c in seen if adversary.vocabulary[int(c)] != revealed]
+    lines = [f"seen before the forecast ({len(before)}):"]
+    lines += [f"  {_label(adversary, c)}" for c in before]
     if forecast is not None:
-        revealed = info.get("revealed")
         lines.append(f"forecast (top {len(forecast)} of k={k}):")
         for rank, column in enumerate(forecast, start=1):
             mark = "  <- revealed" if adversary.vocabulary[column] == revealed else ""

@@ -78,16 +78,14 @@ def test_markov_names_itself_when_the_corpus_is_missing(monkeypatch):
 
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
     adversary = gym.make("TIE-Forecast-v1").unwrapped.adversary
-    with pytest.raises(
-        DataError, match=r"'TIE_DATA_DIR': markov .*not set\. Fix: set TIE_DATA_DIR"
-    ):
+    with pytest.raises(DataError, match=r"TIE_DATA_DIR: markov .*not set\. Fix: set TIE_DATA_DIR"):
         fit_transitions(adversary)
 
 
 @pytest.mark.parametrize("algo", ["dqn", "maskable_ppo"])
 def test_single_guess_algorithms_refuse_a_score_vector_env_up_front(algo, tmp_path):
     config = AgentTrainConfig(algo=algo, env="TIE-Forecast-v1", out=str(tmp_path), progress=False)
-    with pytest.raises(DataError, match=r"'algo'.*single-guess.*Fix: train on"):
+    with pytest.raises(DataError, match=r"algo: .*single-guess.*Fix: train on"):
         train(config)
 
 
@@ -155,3 +153,19 @@ def test_evaluation_runs_single_threaded(tmp_path, monkeypatch):
     finally:
         torch.set_num_threads(threads)
     assert seen == [(1, 1)]
+
+
+def test_learning_curves_skip_runs_without_evaluations(tmp_path, caplog):
+    """A run shorter than --eval-freq has no evaluations.npz: the plot skips it with a notice."""
+    from agents.evaluate import learning_curves
+
+    (tmp_path / "ppo-TIE-ForecastGuess-v1-seed0").mkdir()
+    learning_curves([f"short={tmp_path}/ppo-*"], tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").is_file() and "no evaluations.npz" in caplog.text
+
+
+def test_a_setting_error_names_the_setting_first():
+    from recommenders.errors import DataError
+
+    message = str(DataError(None, "TIE_DATA_DIR", "not set", "set it"))
+    assert message.startswith("TIE_DATA_DIR: not set")

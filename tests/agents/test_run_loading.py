@@ -110,7 +110,7 @@ def test_training_refuses_a_module_prefixed_env_before_importing_it(tmp_path, pa
         out=str(tmp_path),
         progress=False,
     )
-    with pytest.raises(DataError, match="'env'"):
+    with pytest.raises(DataError, match=r"^env: "):
         train(config)
     assert not marker.exists()
 

@@ -383,3 +383,13 @@ def test_observed_ids_are_ignored_not_refused_in_the_env():
     assert set(info["ignored"]) == {"T9999", "T1566"}
     _, info = env.reset(seed=0)
     assert "ignored" not in info  # a random campaign has no input to report on
+
+
+def test_render_lists_what_was_seen_before_the_forecast():
+    env = gym.make("TIE-Forecast-v1", render_mode="ansi")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.zeros(env.unwrapped.n_techniques, dtype=np.float32))
+    text = env.render()
+    seen_block = text.split("forecast (top")[0]
+    assert "seen before the forecast (1):" in seen_block and info["revealed"] not in seen_block
+    assert f"revealed: {info['revealed']}" in text
