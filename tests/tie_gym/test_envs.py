@@ -37,7 +37,11 @@ def test_replay_check_env(env_id, real_data_dir):
 
 
 def test_replay_without_corpus_is_a_clear_error(monkeypatch):
+    from tie_gym.envs import forecast
+
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
+    # adversaries are cached per process: one loaded by an earlier test already read the corpus
+    monkeypatch.setattr(forecast, "_ADVERSARIES", {})
     env = gym.make("TIE-ForecastReplay-v1")
     with pytest.raises(DataError, match="TIE_DATA_DIR"):
         env.reset(seed=0)

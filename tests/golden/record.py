@@ -1,0 +1,126 @@
+"""Seeded behaviour pinned before a refactor: episodes of every registered id, fold-in scores of
+every family, and a quick training run's metrics. A refactor that changes none of them keeps
+`tests/test_golden.py` green; a deliberate behaviour change re-records them (and bumps the env
+ids): `python -m tests.golden.record` (with TIE_DATA_DIR for the replay ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import scipy.sparse as sp
+
+import tie_gym
+from recommenders.models import FAMILIES, make_model
+from recommenders.train import TrainConfig, run
+
+GOLDEN = Path(__file__).with_name("golden.json")
+SEEDS = (0, 1)
+STEPS = 12
+
+
+def _digest(array: np.ndarray) -> str:
+    """A short hash of an observation rounded to 4 decimals (robust to last-bit float noise)."""
+    return hashlib.sha1(np.round(np.asarray(array, dtype=np.float64), 4).tobytes()).hexdigest()[:12]
+
+
+def episodes(env_id: str) -> list[list[Any]]:
+    """Per seed: the first observation's digest, then per step (reward, done, obs digest)."""
+    out = []
+    for seed in SEEDS:
+        env = gym.make(env_id)
+        obs, _ = env.reset(seed=seed)
+        env.action_space.seed(seed)
+        trace: list[Any] = [_digest(obs)]
+        for _ in range(STEPS):
+            obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            trace.append([round(float(reward), 6), bool(terminated or truncated), _digest(obs)])
+            if terminated or truncated:
+                obs, _ = env.reset()
+                trace.append(_digest(obs))
+        out.append(trace)
+    return out
+
+
+def block_matrix() -> sp.csr_matrix:
+    """The test suite's 120 × 12 two-block fixture (tests/conftest.py), rebuilt here."""
+    rng = np.random.default_rng(1)
+    rows, cols = [], []
+    for i in range(120):
+        base = 0 if i % 2 == 0 else 6
+        for j in rng.choice(6, size=int(rng.integers(3, 7)), replace=False):
+            rows.append(i)
+            cols.append(base + j)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(120, 12))
+
+
+def fold_ins() -> dict[str, list[list[float]]]:
+    """Every family's fold-in scores (3 decimals) of three fixed reports."""
+    from tests.recommenders.test_models import SMALL
+
+    observed = sp.csr_matrix(
+        (np.ones(5, dtype=np.float32), ([0, 0, 1, 2, 2], [0, 1, 6, 3, 9])), shape=(3, 12)
+    )
+    out = {}
+    for family in sorted(FAMILIES):
+        model = make_model(family, **SMALL[family]).fit(block_matrix(), seed=0)
+        out[family] = np.round(model.score(observed).astype(np.float64), 3).tolist()
+    return out
+
+
+def metrics() -> dict[str, Any]:
+    """A quick run's test metrics (6 decimals) on the test suite's fixture data folder."""
+    from tests.conftest import make_bundle, make_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "tie").mkdir()
+        (root / "attack").mkdir()
+        (root / "attack" / "enterprise-attack-15.0.json").write_text(json.dumps(make_bundle()))
+        (root / "tie" / "combined_dataset_full_frequency.json").write_text(
+            json.dumps(make_corpus())
+        )
+        run_dir = run(
+            TrainConfig(
+                data_dir=str(root),
+                out=str(root / "out"),
+                quick=True,
+                models=("top_items", "ease", "wals"),
+                plots=False,
+                threads=1,
+            )
+        )
+        values = json.loads((run_dir / "metrics.json").read_text())
+    return {
+        protocol: {
+            name: {k: round(v, 6) for k, v in sorted(values[protocol][name]["test"].items())}
+            for name in sorted(values[protocol])
+        }
+        for protocol in ("pair", "report")
+    }
+
+
+def registered_ids(with_replay: bool) -> list[str]:
+    ids = [*tie_gym.PRESETS, *tie_gym.DEFEND_PRESETS]
+    return [i for i in ids if with_replay or "Replay" not in i]
+
+
+def record() -> dict[str, Any]:
+    with_replay = bool(os.environ.get("TIE_DATA_DIR"))
+    return {
+        "episodes": {env_id: episodes(env_id) for env_id in registered_ids(with_replay)},
+        "fold_in": fold_ins(),
+        "metrics": metrics(),
+    }
+
+
+if __name__ == "__main__":
+    GOLDEN.write_text(json.dumps(record(), indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {GOLDEN}")
