@@ -18,35 +18,16 @@ import numpy as np
 import torch
 from gymnasium.spaces import Box, Discrete
 
+from agents.algorithms import (
+    DEFAULT_HYPERPARAMS,
+    algorithm_class,
+    check_algorithm,
+    load_hyperparams,
+    policy_class,
+    policy_kwargs_from_json,
+)
 from agents.baselines import Agent
 from recommenders.errors import DataError
-
-ALGORITHMS = ("ppo", "a2c", "dqn", "maskable_ppo")
-
-
-def algorithm_class(algorithm: str) -> Any:
-    """The SB3 (or sb3-contrib) class of an algorithm name."""
-    if algorithm == "maskable_ppo":
-        from sb3_contrib import MaskablePPO
-
-        return MaskablePPO
-    import stable_baselines3
-
-    return getattr(stable_baselines3, algorithm.upper())
-
-
-def policy_class(algorithm: str, name: str) -> Any:
-    """A policy by its YAML name: SB3's aliases (MlpPolicy) or ours (ResidualPolicy)."""
-    if name == "ResidualPolicy":
-        from agents.residual import residual_policy_class
-
-        return residual_policy_class(algorithm)
-    aliases = algorithm_class(algorithm).policy_aliases
-    if name not in aliases:
-        raise ValueError(
-            f"policy {name!r} unknown for {algorithm}; use one of {sorted(aliases)} or ResidualPolicy"
-        )
-    return aliases[name]
 
 
 def _constant(_: float) -> float:
@@ -99,24 +80,6 @@ def load_algorithm(
     """Load an SB3 zip for inference without deserialising any pickled object in it."""
     objects = safe_custom_objects(path, algorithm, env, policy, policy_kwargs)
     return algorithm_class(algorithm).load(str(path), device=device, custom_objects=objects)
-
-
-def policy_kwargs_from_json(settings: dict[str, Any]) -> dict[str, Any]:
-    """Rebuild policy_kwargs from run.json's plain form: class names become torch classes, looked
-    up only among torch.nn activations and torch.optim optimisers (never an arbitrary import)."""
-    from agents.train import activation_class
-
-    kwargs = dict(settings)
-    if "activation_fn" in kwargs:
-        kwargs["activation_fn"] = activation_class(kwargs["activation_fn"])
-    if "optimizer_class" in kwargs:
-        optimizer = getattr(torch.optim, str(kwargs["optimizer_class"]), None)
-        if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
-            raise ValueError(
-                f"optimizer_class {kwargs['optimizer_class']!r} is not a torch.optim optimiser"
-            )
-        kwargs["optimizer_class"] = optimizer
-    return kwargs
 
 
 def env_keywords() -> dict[str, frozenset[str]]:
@@ -187,15 +150,6 @@ def check_env_config(
     return env_id, dict(env_kwargs)
 
 
-def check_algorithm(algorithm: object, path: str | Path | None, field: str) -> str:
-    """An algorithm name from a file, refused unless it is one of ALGORITHMS."""
-    if algorithm not in ALGORITHMS:
-        raise DataError(
-            path, field, f"unknown algorithm {algorithm!r}", f"use one of {list(ALGORITHMS)}"
-        )
-    return str(algorithm)
-
-
 def load_run(run: str | Path, env: Any, device: str = "cpu") -> Any:
     """The best (else final) model of an `agents.train` run folder, loaded safely.
 
@@ -205,8 +159,6 @@ def load_run(run: str | Path, env: Any, device: str = "cpu") -> Any:
     `gym.make`, and its algorithm must be one of ALGORITHMS.
     """
     import gymnasium as gym
-
-    from agents.train import load_hyperparams
 
     run = Path(run)
     record_path = run / "run.json"
@@ -228,7 +180,7 @@ def load_run(run: str | Path, env: Any, device: str = "cpu") -> Any:
         kwargs = policy_kwargs_from_json(record["policy_kwargs_json"])
     else:
         params = load_hyperparams(
-            Path(__file__).with_name("hyperparams.yml"),
+            DEFAULT_HYPERPARAMS,
             env_id if record is not None else "default",
             algorithm,
         )

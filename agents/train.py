@@ -39,13 +39,19 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
 from threadpoolctl import threadpool_limits
 
 import tie_gym  # noqa: F401  (registers the environments)
+from agents.algorithms import (
+    ALGORITHMS,
+    DEFAULT_HYPERPARAMS,
+    algorithm_class,
+    load_hyperparams,
+    policy_class,
+)
 from agents.corpus import needs_corpus, require_corpus
 from agents.evaluate import TRAIN_EVAL_SEED_OFFSET
-from agents.policy import ALGORITHMS, algorithm_class, check_env_config, policy_class
+from agents.policy import check_env_config
 from recommenders.errors import DataError
 
 log = logging.getLogger("agents.train")
-DEFAULT_HYPERPARAMS = Path(__file__).with_name("hyperparams.yml")
 
 
 @dataclass(frozen=True)
@@ -173,46 +179,6 @@ def plain_json(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise TypeError(f"hyperparameter value {value!r} has no plain JSON form")
-
-
-_ACTIVATIONS = {
-    "ReLU": torch.nn.ReLU,
-    "Tanh": torch.nn.Tanh,
-    "ELU": torch.nn.ELU,
-    "GELU": torch.nn.GELU,
-}
-
-
-def activation_class(name: str) -> type[torch.nn.Module]:
-    """A torch activation by its class name (hyperparameter files and run records hold names)."""
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"activation_fn {name!r} unknown; use one of {sorted(_ACTIVATIONS)}")
-    return _ACTIVATIONS[name]
-
-
-def load_hyperparams(
-    path: str | Path, env_id: str, algo: str, overrides: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The YAML entry for (env, algo), falling back to the `default` block, with overrides
-    ("policy_kwargs.net_arch" reaches inside policy_kwargs)."""
-    table = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    block = table.get(env_id, table.get("default", {}))
-    if algo not in block:
-        raise ValueError(f"{path}: no hyperparameters for {algo!r} under {env_id!r} or 'default'")
-    params = dict(block[algo])
-    policy_kwargs = dict(params.get("policy_kwargs", {}))
-    for key, value in (overrides or {}).items():
-        if key.startswith("policy_kwargs."):
-            policy_kwargs[key.split(".", 1)[1]] = value
-        else:
-            params[key] = value
-    if "activation_fn" in policy_kwargs:
-        try:
-            policy_kwargs["activation_fn"] = activation_class(policy_kwargs["activation_fn"])
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
-    params["policy_kwargs"] = policy_kwargs
-    return params
 
 
 def train(config: AgentTrainConfig) -> Path:

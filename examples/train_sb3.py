@@ -23,10 +23,10 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import Logger
 
 import tie_gym  # noqa: F401  (registers the environments)
+from agents.algorithms import DEFAULT_HYPERPARAMS, load_hyperparams, policy_class
 from agents.baselines import Agent, FrequencyAgent, GreedyAgent
 from agents.evaluate import EVALUATION_SEED, run_episodes
-from agents.policy import PolicyAgent, policy_class
-from agents.train import DEFAULT_HYPERPARAMS, load_hyperparams
+from agents.policy import PolicyAgent
 
 TRAIN_ENV = "TIE-ForecastGuessFeatures-v1"  # one guess per step, reward 1 for a hit
 EVAL_ENV = "TIE-Forecast-v1"  # a top-10 forecast per step: every agent ranks all techniques

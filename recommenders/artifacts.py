@@ -23,6 +23,9 @@ from recommenders.jsonio import atomic_write, read_json, write_json
 from recommenders.models import FAMILIES, Recommender, make_model
 
 FORMAT_VERSION = 1
+DEFAULT_MODEL_DIR = Path(__file__).with_name("default_model")
+"""The small artifact shipped inside the package (EASE on the TIE corpus), made by
+`python -m recommenders.build_default`: what the envs and the forecast CLI use out of the box."""
 WEIGHTS = "weights.safetensors"
 MANIFEST = "model.json"
 BEST = "best.json"

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommenders.artifacts import load_model, resolve_model_dir
+from recommenders.artifacts import DEFAULT_MODEL_DIR, load_model, resolve_model_dir
 from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog, load_catalog
 from recommenders.errors import DataError
 from recommenders.models import Recommender
@@ -33,13 +33,11 @@ log = logging.getLogger("recommenders.forecast")
 
 
 def default_model() -> Path:
-    """`runs/best.json` when a training run exists here, else the model shipped with tie_gym."""
+    """`runs/best.json` when a training run exists here, else the model shipped in the package."""
     try:
         return resolve_model_dir("runs")
     except DataError:
-        from tie_gym.adversary import default_model_path
-
-        return default_model_path()
+        return DEFAULT_MODEL_DIR
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,8 @@ def _run(installed, tmp_path, *args):
 def test_the_wheel_carries_its_data_files(installed):
     for relative in (
         "agents/hyperparams.yml",
-        "tie_gym/default_model/model.json",
-        "tie_gym/default_model/weights.safetensors",
+        "recommenders/default_model/model.json",
+        "recommenders/default_model/weights.safetensors",
     ):
         assert (installed / relative).is_file(), relative
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from recommenders.artifacts import MANIFEST, load_model, resolve_model_dir
+from recommenders.artifacts import DEFAULT_MODEL_DIR, MANIFEST, load_model, resolve_model_dir
 from recommenders.errors import DataError
 from recommenders.models import Recommender
 from recommenders.models.ease import EASE
@@ -33,11 +32,6 @@ DEFAULT_MODEL = "default"
 # campaigns equals its hit@10 on the reports the model trained on, replayed in random order
 # (never the test reports). Held-out reports are harder still (see that table).
 DEFAULT_TEMPERATURE = 1.65
-
-
-def default_model_path() -> Path:
-    """The small artifact shipped inside the package (made by `python -m tie_gym.build_default`)."""
-    return Path(str(resources.files("tie_gym") / "default_model"))
 
 
 @dataclass(frozen=True)
@@ -113,7 +107,7 @@ class Adversary:
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, data_dir: str | None = None) -> Adversary:
         """From "default" (the shipped artifact) or a model/run/output folder."""
-        path = default_model_path() if model == DEFAULT_MODEL else Path(model)
+        path = DEFAULT_MODEL_DIR if model == DEFAULT_MODEL else Path(model)
         recommender, manifest = load_model(path)
         return cls(recommender, manifest, data_dir, resolve_model_dir(path) / MANIFEST)
 

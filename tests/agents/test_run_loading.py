@@ -132,9 +132,8 @@ def two_vocabularies(tmp_path_factory):
     import numpy as np
     import scipy.sparse as sp
 
-    from recommenders.artifacts import read_manifest, save_model
+    from recommenders.artifacts import DEFAULT_MODEL_DIR, read_manifest, save_model
     from recommenders.models import make_model
-    from tie_gym.adversary import default_model_path
 
     root = tmp_path_factory.mktemp("vocabularies")
     rng = np.random.default_rng(1)
@@ -144,7 +143,7 @@ def two_vocabularies(tmp_path_factory):
             rows.append(i)
             cols.append((i % 2) * 6 + j)
     matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(120, 12))
-    manifest = read_manifest(default_model_path())
+    manifest = read_manifest(DEFAULT_MODEL_DIR)
     keep = {k: v for k, v in manifest.items() if k in ("tactic_order", "data", "split")}
     models = {}
     for name, ids in (

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import tie_gym  # noqa: F401
+from agents.algorithms import load_hyperparams
 from agents.evaluate import build_agents, run_episodes
 from agents.policy import PolicyAgent, load_algorithm, load_run
-from agents.train import AgentTrainConfig, load_hyperparams, train
+from agents.train import AgentTrainConfig, train
 
 
 @pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "maskable_ppo"])
@@ -121,7 +122,7 @@ def test_loading_an_sb3_zip_never_unpickles(tmp_path):
             out.writestr(item, payload)
     env = gym.make("TIE-ForecastGuess-v1")
     record = json.loads((run / "run.json").read_text())
-    from agents.train import activation_class
+    from agents.algorithms import activation_class
 
     kwargs = {
         **record["policy_kwargs_json"],

@@ -289,11 +289,10 @@ def test_renders():
 
 def test_other_vocabulary_artifact_refused_for_replay(tmp_path, real_data_dir, block_matrix):
     """An artifact whose vocabulary is not the corpus's cannot replay it."""
-    from recommenders.artifacts import read_manifest, save_model
+    from recommenders.artifacts import DEFAULT_MODEL_DIR, read_manifest, save_model
     from recommenders.models import make_model
-    from tie_gym.adversary import default_model_path
 
-    manifest = read_manifest(default_model_path())
+    manifest = read_manifest(DEFAULT_MODEL_DIR)
     vocabulary = tuple(manifest["technique_ids"][:12])
     model = make_model("ease").fit(block_matrix)
     keep = {k: v for k, v in manifest.items() if k in ("tactic_order", "data", "split")}
@@ -330,10 +329,10 @@ def test_native_vector_env_refuses_features_clearly():
 def test_artifact_cannot_point_replay_outside_the_data_folder(tmp_path, real_data_dir, name):
     import shutil
 
-    from tie_gym.adversary import default_model_path
+    from recommenders.artifacts import DEFAULT_MODEL_DIR
 
     artifact = tmp_path / "model"
-    shutil.copytree(default_model_path(), artifact)
+    shutil.copytree(DEFAULT_MODEL_DIR, artifact)
     manifest = json.loads((artifact / "model.json").read_text())
     manifest["data"]["corpus"]["file"] = name
     (artifact / "model.json").write_text(json.dumps(manifest))

@@ -1,7 +1,7 @@
-"""Regenerate the model shipped inside the package: `python -m tie_gym.build_default`.
+"""Regenerate the model shipped inside the package: `python -m recommenders.build_default`.
 
 Runs the project's own pipeline (EASE, the best family on the whole-report protocol) on the TIE
-corpus in `TIE_DATA_DIR` and copies the selected artifact into `tie_gym/default_model/`. The
+corpus in `TIE_DATA_DIR` and copies the selected artifact into `recommenders/default_model/`. The
 artifact holds weights, vocabulary, tactic order, technique names and tactics, and the corpus
 statistics a generative adversary needs; no third-party prose.
 """
@@ -14,15 +14,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from recommenders.artifacts import resolve_model_dir
+from recommenders.artifacts import DEFAULT_MODEL_DIR, resolve_model_dir
 from recommenders.errors import DataError
 from recommenders.train import TrainConfig, run
-from tie_gym.adversary import default_model_path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tie_gym.build_default", description=__doc__.splitlines()[0]
+        prog="python -m recommenders.build_default", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--data-dir", help="folder with tie/ and attack/ (default: $TIE_DATA_DIR)")
     parser.add_argument("--models", default="ease", help="named models to sweep (default: ease)")
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.error("error: %s", exc)
             return 2
         source = resolve_model_dir(run_dir)
-        target = default_model_path()
+        target = DEFAULT_MODEL_DIR
         staging = target.with_name(".default_model.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(source, staging)
