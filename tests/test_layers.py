@@ -50,3 +50,19 @@ def test_no_two_modules_import_each_other():
         if b in modules and a < b and a in modules[b]
     )
     assert pairs == []
+
+
+def test_the_default_env_imports_no_torch(tmp_path):
+    """The shipped model is EASE (one NumPy matrix): torch costs ~2 s and ~200 MB per process."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys, numpy as np, gymnasium as gym, tie_gym; e = gym.make('TIE-Forecast-v1');"
+        "e.reset(seed=0); e.step(np.zeros(e.unwrapped.n_techniques, np.float32));"
+        "print(sorted(m for m in ('torch', 'sklearn', 'implicit') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -20,7 +20,6 @@ import numpy as np
 from recommenders.artifacts import DEFAULT_MODEL_DIR, MANIFEST, load_model, resolve_model_dir
 from recommenders.errors import DataError
 from recommenders.models import Recommender
-from recommenders.models.ease import EASE
 from tie_gym.additive_sampler import BLOCK, FLAT, sample_campaigns, supports
 from tie_gym.foldin import BatchFoldIn, batch_fold_in
 
@@ -223,7 +222,7 @@ class Adversary:
         if temperature in self._additive:
             return self._additive[temperature]
         tables = None
-        if isinstance(self.model, EASE) and supports(temperature, self.n_techniques):
+        if self.model.family == "ease" and supports(temperature, self.n_techniques):
             n = self.n_techniques
             padded = -(-n // BLOCK) * BLOCK
             item_scores = np.zeros((n, padded))

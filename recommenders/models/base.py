@@ -7,15 +7,19 @@ The environments and the pipeline only ever call `fit`, `score`, `score_training
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def resolve_device(device: str = "auto") -> torch.device:
     """`auto` picks CUDA when torch sees a GPU, else the CPU."""
+    import torch  # only the torch families need it: an EASE env never imports torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = torch.device(device)
