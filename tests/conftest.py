@@ -117,20 +117,16 @@ def make_corpus(n_reports: int = 60, seed: int = 0, dirty: bool = False) -> dict
     return {"name": "fixture", "reports": reports}
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def write_data_dir(root: Path) -> Path:
     """A data folder laid out like the real one, with tiny files."""
-    (tmp_path / "tie").mkdir()
-    (tmp_path / "attack").mkdir()
-    (tmp_path / "attack" / "enterprise-attack-15.0.json").write_text(json.dumps(make_bundle()))
-    (tmp_path / "tie" / "combined_dataset_full_frequency.json").write_text(
-        json.dumps(make_corpus())
-    )
-    return tmp_path
+    (root / "tie").mkdir()
+    (root / "attack").mkdir()
+    (root / "attack" / "enterprise-attack-15.0.json").write_text(json.dumps(make_bundle()))
+    (root / "tie" / "combined_dataset_full_frequency.json").write_text(json.dumps(make_corpus()))
+    return root
 
 
-@pytest.fixture
-def block_matrix() -> sp.csr_matrix:
+def make_block_matrix() -> sp.csr_matrix:
     """120 reports × 12 techniques; even rows use columns 0–5, odd rows 6–11."""
     rng = np.random.default_rng(1)
     rows, cols = [], []
@@ -140,6 +136,16 @@ def block_matrix() -> sp.csr_matrix:
             rows.append(i)
             cols.append(base + j)
     return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(120, 12))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return write_data_dir(tmp_path)
+
+
+@pytest.fixture
+def block_matrix() -> sp.csr_matrix:
+    return make_block_matrix()
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ class PopularityFoldIn(BatchFoldIn):
         return None
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        count = len(np.arange(self.batch)[rows])  # rows may be a slice
+        count = len(range(self.batch)[rows]) if isinstance(rows, slice) else len(rows)
         return np.broadcast_to(self._popularity, (count, self.n_items)).copy()
 
 

@@ -49,20 +49,9 @@ def episodes(env_id: str) -> list[list[Any]]:
     return out
 
 
-def block_matrix() -> sp.csr_matrix:
-    """The test suite's 120 × 12 two-block fixture (tests/conftest.py), rebuilt here."""
-    rng = np.random.default_rng(1)
-    rows, cols = [], []
-    for i in range(120):
-        base = 0 if i % 2 == 0 else 6
-        for j in rng.choice(6, size=int(rng.integers(3, 7)), replace=False):
-            rows.append(i)
-            cols.append(base + j)
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(120, 12))
-
-
 def fold_ins() -> dict[str, list[list[float]]]:
     """Every family's fold-in scores (3 decimals) of three fixed reports."""
+    from tests.conftest import make_block_matrix
     from tests.recommenders.test_models import SMALL
 
     observed = sp.csr_matrix(
@@ -70,23 +59,17 @@ def fold_ins() -> dict[str, list[list[float]]]:
     )
     out = {}
     for family in sorted(FAMILIES):
-        model = make_model(family, **SMALL[family]).fit(block_matrix(), seed=0)
+        model = make_model(family, **SMALL[family]).fit(make_block_matrix(), seed=0)
         out[family] = np.round(model.score(observed).astype(np.float64), 3).tolist()
     return out
 
 
 def metrics() -> dict[str, Any]:
     """A quick run's test metrics (6 decimals) on the test suite's fixture data folder."""
-    from tests.conftest import make_bundle, make_corpus
+    from tests.conftest import write_data_dir
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "tie").mkdir()
-        (root / "attack").mkdir()
-        (root / "attack" / "enterprise-attack-15.0.json").write_text(json.dumps(make_bundle()))
-        (root / "tie" / "combined_dataset_full_frequency.json").write_text(
-            json.dumps(make_corpus())
-        )
+        root = write_data_dir(Path(tmp))
         run_dir = run(
             TrainConfig(
                 data_dir=str(root),

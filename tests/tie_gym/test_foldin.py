@@ -22,6 +22,14 @@ def _model(name, block_matrix):
     return make_model(family, **VARIANTS[name]).fit(block_matrix, seed=0)
 
 
+def _fresh(name, block_matrix):
+    """A fitted model of the variant and an emptied fold-in of 3 rows over it."""
+    model = _model(name, block_matrix)
+    fold_in = batch_fold_in(model, 3)
+    fold_in.reset(np.arange(3))
+    return model, fold_in
+
+
 def _exact(model, n):
     rows = [r for r, cols in SETS.items() for _ in cols]
     cols = [c for cs in SETS.values() for c in cs]
@@ -31,9 +39,7 @@ def _exact(model, n):
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_a_set_added_at_once_equals_the_batch_fold_in(name, block_matrix):
-    model = _model(name, block_matrix)
-    fold_in = batch_fold_in(model, 3)
-    fold_in.reset(np.arange(3))
+    model, fold_in = _fresh(name, block_matrix)
     rows = np.array([r for r, cols in SETS.items() for _ in cols])
     fold_in.add(rows, np.array([c for cs in SETS.values() for c in cs]))
     np.testing.assert_allclose(
@@ -43,9 +49,7 @@ def test_a_set_added_at_once_equals_the_batch_fold_in(name, block_matrix):
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_sets_added_one_by_one_and_by_slice_agree(name, block_matrix):
-    model = _model(name, block_matrix)
-    fold_in = batch_fold_in(model, 3)
-    fold_in.reset(np.arange(3))
+    model, fold_in = _fresh(name, block_matrix)
     fold_in.add(slice(0, 3), np.array([SETS[0][0], SETS[1][0], SETS[2][0]]))
     fold_in.add(np.array([0, 2, 2]), np.array([SETS[0][1], SETS[2][1], SETS[2][2]]))
     np.testing.assert_allclose(
@@ -56,9 +60,7 @@ def test_sets_added_one_by_one_and_by_slice_agree(name, block_matrix):
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_scores_by_slice_equal_scores_by_index(name, block_matrix):
     """The generative adversary reads scores of a prefix of rows by slice."""
-    model = _model(name, block_matrix)
-    fold_in = batch_fold_in(model, 3)
-    fold_in.reset(np.arange(3))
+    _, fold_in = _fresh(name, block_matrix)
     fold_in.add(np.array([0, 1, 2]), np.array([0, 7, 3]))
     np.testing.assert_allclose(fold_in.scores(slice(0, 2)), fold_in.scores(np.arange(2)))
 
