@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from recommenders.models import Recommender
-from tie_gym.foldin import batch_fold_in
 
 
 class Agent:
@@ -66,7 +65,7 @@ class GreedyAgent(Agent):
 
     def __init__(self, model: Recommender, action_mode: str = "scores") -> None:
         super().__init__(int(model.n_items), action_mode)  # type: ignore[arg-type]
-        self.fold_in = batch_fold_in(model, 1)
+        self.fold_in = model.incremental_fold_in(1)
         self._known = np.zeros(self.n_techniques, dtype=bool)
         self._row = np.zeros(1, dtype=np.int64)
 

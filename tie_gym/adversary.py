@@ -20,8 +20,8 @@ import numpy as np
 from recommenders.artifacts import DEFAULT_MODEL_DIR, MANIFEST, load_model, resolve_model_dir
 from recommenders.errors import DataError
 from recommenders.models import Recommender
+from recommenders.models.foldin import IncrementalFoldIn
 from tie_gym.additive_sampler import BLOCK, FLAT, sample_campaigns, supports
-from tie_gym.foldin import BatchFoldIn, batch_fold_in
 
 Order = Literal["model", "killchain", "random"]
 ORDERS: tuple[str, ...] = ("model", "killchain", "random")
@@ -100,7 +100,7 @@ class Adversary:
         sizes = np.asarray(stats.get("report_size_counts", [0, 0, 1]), dtype=np.float64)
         sizes[:2] = 0.0  # a campaign needs one technique to show and one to forecast
         self.size_probabilities = sizes / sizes.sum()
-        self._fold_ins: dict[int, BatchFoldIn] = {}
+        self._fold_ins: dict[int, IncrementalFoldIn] = {}
         self._additive: dict[float, tuple[np.ndarray, np.ndarray] | None] = {}
 
     @classmethod
@@ -263,11 +263,11 @@ class Adversary:
                 sequence[:length] = self.arrange(rng, sequence[:length], order, keep_first=1)
         return sequences, lengths
 
-    def _fold_in(self, count: int) -> BatchFoldIn:
+    def _fold_in(self, count: int) -> IncrementalFoldIn:
         """A reset fold-in state for `count` campaigns, reused between calls (no per-reset setup)."""
         fold_in = self._fold_ins.get(count)
         if fold_in is None:
-            fold_in = self._fold_ins[count] = batch_fold_in(self.model, count)
+            fold_in = self._fold_ins[count] = self.model.incremental_fold_in(count)
         fold_in.reset(np.arange(count))
         return fold_in
 

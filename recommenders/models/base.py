@@ -1,7 +1,7 @@
 """The one interface every recommender family implements, and the shared input checks.
 
 The environments and the pipeline only ever call `fit`, `score`, `score_training_rows`,
-`state_dict` and `from_state`; they never ask which family they hold.
+`incremental_fold_in`, `state_dict` and `load_state_dict`; they never ask which family they hold.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+
+from recommenders.models.foldin import IncrementalFoldIn, RecomputeFoldIn
 
 if TYPE_CHECKING:
     import torch
@@ -72,6 +74,13 @@ class Recommender(ABC):
         Factor models override this with their learned row factors; the default folds the row in.
         """
         return self.score(self._train[rows])
+
+    def incremental_fold_in(self, batch: int) -> IncrementalFoldIn:
+        """Scores for `batch` technique sets that grow one reveal at a time, equal to `score`.
+
+        Families with a faster exact update than re-scoring the whole set override this.
+        """
+        return RecomputeFoldIn(self, batch)
 
     @abstractmethod
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from scipy.special import expit
 
-from recommenders.models.base import Recommender, resolve_device
+from recommenders.models.base import resolve_device
+from recommenders.models.factor_model import FactorModel
 
 
 def _sample_negatives(
@@ -166,7 +167,7 @@ def bpr_fold_in(
     return user
 
 
-class BPR(Recommender):
+class BPR(FactorModel):
     """BPR-MF with item biases, trained with Adam on sampled triples.
 
     Args:
@@ -182,6 +183,7 @@ class BPR(Recommender):
     """
 
     family = "bpr"
+    arrays = ("user_factors", "item_factors", "item_bias")
 
     def __init__(
         self,
@@ -202,9 +204,6 @@ class BPR(Recommender):
             fold_in_steps=fold_in_steps,
             fold_in_regularization=fold_in_regularization,
         )
-        self.user_factors: np.ndarray | None = None
-        self.item_factors: np.ndarray | None = None
-        self.item_bias: np.ndarray | None = None
 
     def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> BPR:
         train = self._remember(train)
@@ -251,19 +250,3 @@ class BPR(Recommender):
             regularization=self.hparams["fold_in_regularization"],
         )
         return users @ self.item_factors.T + self.item_bias  # type: ignore[union-attr,operator]
-
-    def score_training_rows(self, rows: np.ndarray) -> np.ndarray:
-        return self.user_factors[rows] @ self.item_factors.T + self.item_bias  # type: ignore[index,union-attr,operator]
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {
-            "user_factors": self.user_factors,
-            "item_factors": self.item_factors,
-            "item_bias": self.item_bias,
-        }  # type: ignore[dict-item]
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors = np.asarray(state["user_factors"])
-        self.item_factors = np.asarray(state["item_factors"])
-        self.item_bias = np.asarray(state["item_bias"])
-        self.n_items = self.item_factors.shape[0]

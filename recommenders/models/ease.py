@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommenders.models.base import Recommender
+from recommenders.models.foldin import IncrementalFoldIn, Rows, distinct_passes, take_pass
 
 
 class EASE(Recommender):
@@ -41,3 +42,25 @@ class EASE(Recommender):
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         self.weights = np.asarray(state["weights"], dtype=np.float32)
         self.n_items = self.weights.shape[0]
+
+    def incremental_fold_in(self, batch: int) -> EaseFoldIn:
+        return EaseFoldIn(self, batch)
+
+
+class EaseFoldIn(IncrementalFoldIn):
+    """Scores are x·B, so a new technique adds its row of B."""
+
+    def __init__(self, model: EASE, batch: int) -> None:
+        super().__init__(model, batch)
+        self._weights = model.weights  # float32, shared with the model: no per-episode copy
+        self._scores = np.zeros((batch, self.n_items), dtype=np.float32)
+
+    def reset(self, rows: Rows) -> None:
+        self._scores[rows] = 0.0
+
+    def add(self, rows: Rows, columns: np.ndarray) -> None:
+        for part in distinct_passes(rows):
+            self._scores[take_pass(rows, part)] += self._weights[columns[part]]  # type: ignore[index]
+
+    def scores(self, rows: Rows) -> np.ndarray:
+        return self._scores[rows]

@@ -13,13 +13,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from recommenders.models.base import Recommender, resolve_device
+from recommenders.models.base import resolve_device
+from recommenders.models.factor_model import FactorModel
 
 
-class Factorization(Recommender):
+class Factorization(FactorModel):
     """Full-batch Adam on the gravity-regularised observed-entry loss."""
 
     family = "factorization"
+    arrays = ("user_factors", "item_factors", "observed_weight")
 
     def __init__(
         self,
@@ -36,9 +38,8 @@ class Factorization(Recommender):
             gravity=gravity,
             epochs=epochs,
         )
-        self.user_factors: np.ndarray | None = None
-        self.item_factors: np.ndarray | None = None
-        self.observed_weight: float = 1.0
+        self.observed_weight = np.ones(1)
+        """(1,) weight of one observed entry in a row's share of the loss."""
 
     def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> Factorization:
         train = self._remember(train)
@@ -68,7 +69,7 @@ class Factorization(Recommender):
         self.user_factors = user.detach().cpu().numpy()
         self.item_factors = item.detach().cpu().numpy()
         # One row's share of the loss, scaled by n: observed entries weigh n / nnz each.
-        self.observed_weight = n_rows / max(train.nnz, 1)
+        self.observed_weight = np.array([n_rows / max(train.nnz, 1)])
         return self
 
     def fold_in(self, observed: sp.csr_matrix) -> np.ndarray:
@@ -79,33 +80,16 @@ class Factorization(Recommender):
         base = self.hparams["gravity"] * (v.T @ v) / v.shape[0] + self.hparams[
             "regularization"
         ] * np.eye(k)
+        weight = float(self.observed_weight[0])
         users = np.zeros((observed.shape[0], k))
         for i in range(observed.shape[0]):
             start, stop = observed.indptr[i], observed.indptr[i + 1]
             if start == stop:
                 continue
             v_obs = v[observed.indices[start:stop]]
-            system = base + self.observed_weight * v_obs.T @ v_obs
-            users[i] = np.linalg.solve(
-                system, self.observed_weight * v_obs.T @ observed.data[start:stop]
-            )
+            system = base + weight * v_obs.T @ v_obs
+            users[i] = np.linalg.solve(system, weight * v_obs.T @ observed.data[start:stop])
         return users
 
     def score(self, observed: sp.csr_matrix) -> np.ndarray:
         return (self.fold_in(observed) @ self.item_factors.T).astype(np.float32)  # type: ignore[union-attr]
-
-    def score_training_rows(self, rows: np.ndarray) -> np.ndarray:
-        return self.user_factors[rows] @ self.item_factors.T  # type: ignore[index,union-attr]
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {
-            "user_factors": self.user_factors,  # type: ignore[dict-item]
-            "item_factors": self.item_factors,  # type: ignore[dict-item]
-            "observed_weight": np.array([self.observed_weight]),
-        }
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors = np.asarray(state["user_factors"])
-        self.item_factors = np.asarray(state["item_factors"])
-        self.observed_weight = float(np.asarray(state["observed_weight"]).ravel()[0])
-        self.n_items = self.item_factors.shape[0]

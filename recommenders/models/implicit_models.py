@@ -17,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommenders.models.base import Recommender
 from recommenders.models.bpr import bpr_fold_in
+from recommenders.models.factor_model import FactorModel
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _warn_cpu_fallback() -> None:
         )
 
 
-class ImplicitALS(Recommender):
+class ImplicitALS(FactorModel):
     """`implicit.als.AlternatingLeastSquares`; `alpha` is implicit's (c = alpha·r on observed)."""
 
     family = "implicit_als"
@@ -93,31 +93,28 @@ class ImplicitALS(Recommender):
         with threadpool_limits(1, "blas"):
             model = self._new_model(use_gpu, seed)
             model.fit(train, show_progress=False)
-        self._model = model.to_cpu() if hasattr(model, "to_cpu") else model
+        model = model.to_cpu() if hasattr(model, "to_cpu") else model
+        self.user_factors = np.asarray(model.user_factors)
+        self.item_factors = np.asarray(model.item_factors)
+        self._model = model
         return self
 
     def score(self, observed: sp.csr_matrix) -> np.ndarray:
         observed = self._check_observed(observed)
         with threadpool_limits(1, "blas"):
             users = self._model.recalculate_user(np.arange(observed.shape[0]), observed)  # type: ignore[union-attr]
-        return np.asarray(users @ self._model.item_factors.T, dtype=np.float32)  # type: ignore[union-attr]
+        return np.asarray(users @ self.item_factors.T, dtype=np.float32)  # type: ignore[union-attr]
 
-    def score_training_rows(self, rows: np.ndarray) -> np.ndarray:
-        return self._model.user_factors[rows] @ self._model.item_factors.T  # type: ignore[union-attr]
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self._model.user_factors, "item_factors": self._model.item_factors}  # type: ignore[union-attr]
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+    def _loaded(self) -> None:
+        """implicit's own model, on the CPU, around the loaded factors (it folds users in)."""
         with threadpool_limits(1, "blas"):
             model = self._new_model(use_gpu=False)
-        model.user_factors = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
-        model.item_factors = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
+        model.user_factors = np.ascontiguousarray(self.user_factors, dtype=np.float32)
+        model.item_factors = np.ascontiguousarray(self.item_factors, dtype=np.float32)
         self._model = model
-        self.n_items = model.item_factors.shape[0]
 
 
-class ImplicitBPR(Recommender):
+class ImplicitBPR(FactorModel):
     """`implicit.bpr.BayesianPersonalizedRanking`; its last item column is the bias.
 
     `implicit` cannot fold in a BPR user, so unseen reports use our own fixed-item BPR fold-in;
@@ -143,8 +140,6 @@ class ImplicitBPR(Recommender):
             fold_in_steps=fold_in_steps,
             fold_in_regularization=fold_in_regularization,
         )
-        self.user_factors: np.ndarray | None = None
-        self.item_factors: np.ndarray | None = None
 
     def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> ImplicitBPR:
         from implicit.bpr import BayesianPersonalizedRanking
@@ -178,14 +173,3 @@ class ImplicitBPR(Recommender):
             regularization=self.hparams["fold_in_regularization"],
         )
         return users @ items.T + bias
-
-    def score_training_rows(self, rows: np.ndarray) -> np.ndarray:
-        return self.user_factors[rows] @ self.item_factors.T  # type: ignore[index,union-attr]
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors}  # type: ignore[dict-item]
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors = np.asarray(state["user_factors"])
-        self.item_factors = np.asarray(state["item_factors"])
-        self.n_items = self.item_factors.shape[0]

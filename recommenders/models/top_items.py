@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommenders.models.base import Recommender
+from recommenders.models.foldin import IncrementalFoldIn, Rows
 
 
 class TopItems(Recommender):
@@ -33,3 +34,23 @@ class TopItems(Recommender):
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         self.popularity = np.asarray(state["popularity"], dtype=np.float32)
         self.n_items = len(self.popularity)
+
+    def incremental_fold_in(self, batch: int) -> PopularityFoldIn:
+        return PopularityFoldIn(self, batch)
+
+
+class PopularityFoldIn(IncrementalFoldIn):
+    """The same scores whatever was seen."""
+
+    def __init__(self, model: TopItems, batch: int) -> None:
+        super().__init__(model, batch)
+        self._popularity = np.asarray(model.popularity, dtype=np.float64)
+
+    def reset(self, rows: Rows) -> None:
+        return None
+
+    def add(self, rows: Rows, columns: np.ndarray) -> None:
+        return None
+
+    def scores(self, rows: Rows) -> np.ndarray:
+        return np.broadcast_to(self._popularity, (self.count(rows), self.n_items)).copy()

@@ -17,7 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from recommenders.models.base import Recommender, resolve_device
+from recommenders.models.base import resolve_device
+from recommenders.models.factor_model import FactorModel
+from recommenders.models.foldin import IncrementalFoldIn, Rows, distinct_passes, take_pass
 
 # Added to λ so that TIE's λ = 0 setting stays solvable when YᵀY is rank-deficient.
 _JITTER = 1e-6
@@ -110,7 +112,7 @@ def solve_rows(
     return out
 
 
-class WALS(Recommender):
+class WALS(FactorModel):
     """Weighted ALS with exact row solves; `tie_compat=True` reproduces TIE's implementation.
 
     Args:
@@ -149,9 +151,7 @@ class WALS(Recommender):
             c=c,
             dtype=dtype,
         )
-        self.user_factors: np.ndarray | None = None
-        self.item_factors: np.ndarray | None = None
-        self._fold_in_cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._row_system: RowSystem | None = None
 
     @property
     def binary_weights(self) -> tuple[float, float]:
@@ -160,13 +160,6 @@ class WALS(Recommender):
             return 1.0, 1.0
         alpha = float(self.hparams["alpha"])
         return alpha, 1.0 + alpha
-
-    def _entry_weights(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-entry (Gram, right-hand side) weights of observed values r (see `solve_rows`)."""
-        if self.hparams["tie_compat"]:
-            return (values > 0).astype(np.float64), values
-        alpha = float(self.hparams["alpha"])
-        return alpha * values, 1.0 + alpha * values
 
     def _solve(self, buckets: list[_Bucket], fixed: torch.Tensor, n_rows: int) -> torch.Tensor:
         return solve_rows(
@@ -206,37 +199,20 @@ class WALS(Recommender):
             y = self._solve(column_buckets, x, n_items)
         self.user_factors = x.cpu().numpy()
         self.item_factors = y.cpu().numpy()
-        self._fold_in_cache = None
+        self._loaded()
         return self
 
-    def _cache(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(B⁻¹, Y B⁻¹, Y, Yᵀ) in float64, computed once per fitted model: no per-call casts."""
-        if self._fold_in_cache is None:
+    def _loaded(self) -> None:
+        self._row_system = None
+
+    @property
+    def row_system(self) -> RowSystem:
+        """The fixed part of every row solve, computed once per fitted model."""
+        if self._row_system is None:
             y = self.item_factors.astype(np.float64)  # type: ignore[union-attr]
             gram = y.T @ y + (float(self.hparams["regularization"]) + _JITTER) * np.eye(y.shape[1])
-            gram_inv = np.linalg.inv(gram)
-            self._fold_in_cache = (gram_inv, y @ gram_inv, y, np.ascontiguousarray(y.T))
-        return self._fold_in_cache
-
-    def fold_in_row(self, columns: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
-        """Factor vector of one unseen report: the same exact solve, in NumPy, Woodbury form."""
-        _, y_binv, y, _ = self._cache()
-        values = np.ones(len(columns)) if values is None else np.asarray(values, dtype=np.float64)
-        gram_weight, rhs_weight = self._entry_weights(values)
-        z_rows = y_binv[columns]  # rows of Y B⁻¹ = (B⁻¹ Y_uᵀ)ᵀ
-        base = rhs_weight @ z_rows
-        if not np.any(gram_weight) or len(columns) == 0:
-            return base
-        root = np.sqrt(gram_weight)[:, None]
-        weighted = root * y[columns]
-        weighted_binv = root * z_rows
-        inner = weighted_binv @ weighted.T
-        inner.flat[:: len(columns) + 1] += 1.0
-        return base - weighted_binv.T @ np.linalg.solve(inner, weighted @ base)
-
-    def score_row(self, columns: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
-        """Scores of every technique for one unseen report (fold-in plus one product)."""
-        return self.fold_in_row(columns, values) @ self._cache()[3]
+            self._row_system = RowSystem(np.linalg.inv(gram), y, np.ascontiguousarray(y.T))
+        return self._row_system
 
     def fold_in(self, observed: sp.csr_matrix) -> np.ndarray:
         """Row factors of unseen reports (batched torch solve on the CPU)."""
@@ -249,14 +225,58 @@ class WALS(Recommender):
     def score(self, observed: sp.csr_matrix) -> np.ndarray:
         return (self.fold_in(observed) @ self.item_factors.T.astype(np.float64)).astype(np.float32)  # type: ignore[union-attr]
 
-    def score_training_rows(self, rows: np.ndarray) -> np.ndarray:
-        return self.user_factors[rows] @ self.item_factors.T  # type: ignore[index,union-attr]
+    def incremental_fold_in(self, batch: int) -> WalsFoldIn:
+        return WalsFoldIn(self, batch)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors}  # type: ignore[dict-item]
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.user_factors = np.asarray(state["user_factors"])
-        self.item_factors = np.asarray(state["item_factors"])
-        self.n_items = self.item_factors.shape[0]
-        self._fold_in_cache = None
+@dataclass(frozen=True)
+class RowSystem:
+    """B⁻¹ = (YᵀY + λI)⁻¹ and Y, in float64: what a row solve of a fitted model starts from."""
+
+    gram_inverse: np.ndarray
+    """(k, k) B⁻¹, the solve of a report that has seen nothing."""
+    item_factors: np.ndarray
+    """(techniques, k) Y."""
+    item_factors_t: np.ndarray
+    """(k, techniques) Yᵀ, contiguous: scores are factors @ Yᵀ."""
+
+
+class WalsFoldIn(IncrementalFoldIn):
+    """WALS with binary values: rank-one updates of the row system's inverse.
+
+    For a report with seen set S: A = YᵀY + λI + g Σ_{j∈S} y_j y_jᵀ and b = h Σ_{j∈S} y_j, with
+    (g, h) = (α, 1 + α) for Hu et al. 2008 (r = 1) or (1, 1) for TIE (`WALS.binary_weights`);
+    adding j updates A⁻¹ by Sherman–Morrison and b by one vector.
+    """
+
+    def __init__(self, model: WALS, batch: int) -> None:
+        super().__init__(model, batch)
+        self._system = model.row_system
+        self._gram_weight, self._rhs_weight = model.binary_weights
+        k = self._system.gram_inverse.shape[0]
+        self._inverse = np.broadcast_to(self._system.gram_inverse, (batch, k, k)).copy()
+        self._rhs = np.zeros((batch, k))
+
+    def reset(self, rows: Rows) -> None:
+        self._inverse[rows] = self._system.gram_inverse
+        self._rhs[rows] = 0.0
+
+    def add(self, rows: Rows, columns: np.ndarray) -> None:
+        for part in distinct_passes(rows):
+            self._add_distinct(take_pass(rows, part), columns[part])
+
+    def _add_distinct(self, rows: Rows, columns: np.ndarray) -> None:
+        y = self._system.item_factors[columns]  # (r, k)
+        self._rhs[rows] += self._rhs_weight * y
+        if self._gram_weight == 0:
+            return
+        g = self._gram_weight
+        inverse = self._inverse[rows]
+        u = np.einsum("rij,rj->ri", inverse, y)
+        denominator = 1.0 + g * np.einsum("ri,ri->r", y, u)
+        inverse -= (g / denominator)[:, None, None] * u[:, :, None] * u[:, None, :]
+        self._inverse[rows] = inverse
+
+    def scores(self, rows: Rows) -> np.ndarray:
+        factors = np.einsum("rij,rj->ri", self._inverse[rows], self._rhs[rows])
+        return factors @ self._system.item_factors_t

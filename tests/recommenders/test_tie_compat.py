@@ -50,10 +50,6 @@ def test_fold_in_is_tie_update():
     new = _matrix(seed=5, n=8)
     expected = tie_update(model.item_factors.astype(np.float64), new, 0.0)
     np.testing.assert_allclose(model.fold_in(sp.csr_matrix(new)), expected, rtol=1e-5, atol=1e-6)
-    row = sp.csr_matrix(new[:1])
-    np.testing.assert_allclose(
-        model.fold_in_row(row.indices, row.data), expected[0], rtol=1e-5, atol=1e-6
-    )
 
 
 def webapp_ranking(v: np.ndarray, observed: list[int], regularization: float) -> list[int]:

@@ -61,20 +61,6 @@ def test_woodbury_equals_direct_solve():
         np.testing.assert_allclose(got[u], expected, rtol=1e-7, atol=1e-9)
 
 
-def test_single_row_fold_in_matches_batched():
-    matrix = _random_matrix()
-    model = WALS(factors=12, alpha=6.0, regularization=1.0, epochs=4).fit(matrix, seed=0)
-    batched = model.fold_in(matrix[:10])
-    for i in range(10):
-        row = matrix[i]
-        np.testing.assert_allclose(
-            model.fold_in_row(row.indices, row.data), batched[i], rtol=1e-6, atol=1e-8
-        )
-    np.testing.assert_allclose(
-        model.score_row(row.indices, row.data), model.score(row)[0], rtol=1e-5, atol=1e-6
-    )
-
-
 def test_tie_compat_ignores_alpha():
     matrix = _random_matrix()
     a = WALS(factors=4, alpha=0.0, regularization=0.0, epochs=5, tie_compat=True).fit(

@@ -23,7 +23,6 @@ from tie_gym.envs.checks import (
     check_sampling,
     discrete_index,
 )
-from tie_gym.foldin import batch_fold_in
 from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores
 from tie_gym.render import ansi_step, campaign_grid
 
@@ -208,7 +207,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self.observation_space = spaces.Box(low, np.ones(width, dtype=np.float32), dtype=np.float32)
         # TIE's forecast as input features: the adversary model's fold-in of the seen techniques
         self._recommender = (
-            batch_fold_in(self.adversary.model, 1) if features == "recommender" else None
+            self.adversary.model.incremental_fold_in(1) if features == "recommender" else None
         )
         self.action_space = (
             spaces.Box(-1.0, 1.0, shape=(n,), dtype=np.float32)

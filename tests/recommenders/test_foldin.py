@@ -6,8 +6,8 @@ import pytest
 import scipy.sparse as sp
 
 from recommenders.models import FAMILIES, make_model
+from recommenders.models.foldin import distinct_passes
 from tests.recommenders.test_models import SMALL
-from tie_gym.foldin import batch_fold_in, distinct_passes
 
 # rows of a batch of 3 and the sets they see; row 0 gets two techniques in one call
 SETS = {0: [0, 2], 1: [7], 2: [1, 3, 4]}
@@ -25,7 +25,7 @@ def _model(name, block_matrix):
 def _fresh(name, block_matrix):
     """A fitted model of the variant and an emptied fold-in of 3 rows over it."""
     model = _model(name, block_matrix)
-    fold_in = batch_fold_in(model, 3)
+    fold_in = model.incremental_fold_in(3)
     fold_in.reset(np.arange(3))
     return model, fold_in
 
