@@ -1,14 +1,18 @@
-"""Saving and loading trained models: safetensors weights plus a JSON manifest.
+"""Saving and loading trained models: safetensors weights plus a typed JSON manifest.
 
 Nothing in an artifact can run code on load: weights are safetensors (a header and raw tensors),
 the manifest is JSON, and the model class comes from our own registry by name. The loader checks
 the format version, the weights checksum and the technique vocabulary before it returns a model.
+
+`ModelManifest` is the one reader and writer of model.json: training writes it, the envs, the
+forecast CLI and replay read its fields by name, never by `.get()` on nested dicts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,37 +35,258 @@ MANIFEST = "model.json"
 BEST = "best.json"
 
 
-def save_model(
-    model: Recommender,
-    directory: str | Path,
-    vocabulary: tuple[str, ...] | list[str],
-    **provenance: Any,
-) -> Path:
+def _bare_name(name: Any, path: Path | None, where: str) -> str:
+    """A file name inside the data folder, never a path that could point a shared artifact at
+    another file of the reader's machine."""
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or Path(name).name != name
+        or "\\" in name
+    ):
+        raise DataError(
+            path,
+            where,
+            f"must be a bare file name inside the data folder, got {name!r}",
+            "retrain the model, or restore the artifact's manifest",
+        )
+    return name
+
+
+def _section(raw: dict[str, Any], key: str, path: Path | None, where: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise DataError(path, where, "missing or not an object", "rerun training")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The files a model was trained on and how they were read: enough to read them again."""
+
+    corpus_file: str
+    corpus_sha256: str
+    attack_file: str
+    attack_sha256: str = ""
+    attack_version: str | None = None
+    attack_version_source: str | None = None
+    values: str = "binary"
+    rollup: bool = False
+    origins: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "corpus": {"file": self.corpus_file, "sha256": self.corpus_sha256},
+            "attack": {
+                "file": self.attack_file,
+                "sha256": self.attack_sha256,
+                "version": self.attack_version,
+                "version_source": self.attack_version_source,
+            },
+            "values": self.values,
+            "rollup": self.rollup,
+            "origins": list(self.origins) if self.origins else None,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any], path: Path | None = None) -> TrainingData:
+        corpus = _section(raw, "corpus", path, "data.corpus")
+        attack = _section(raw, "attack", path, "data.attack")
+        origins = raw.get("origins")
+        return cls(
+            corpus_file=_bare_name(corpus.get("file"), path, "data.corpus.file"),
+            corpus_sha256=str(corpus.get("sha256", "")),
+            attack_file=_bare_name(attack.get("file"), path, "data.attack.file"),
+            attack_sha256=str(attack.get("sha256", "")),
+            attack_version=attack.get("version"),
+            attack_version_source=attack.get("version_source"),
+            values=str(raw.get("values", "binary")),
+            rollup=bool(raw.get("rollup", False)),
+            origins=tuple(origins) if origins else None,
+        )
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """What a generative adversary needs of the training reports without the corpus itself."""
+
+    report_size_counts: tuple[int, ...]
+    """How many training reports hold 0, 1, 2, … techniques."""
+    technique_report_counts: tuple[float, ...]
+    """How many training reports use each technique, in column order."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report_size_counts": list(self.report_size_counts),
+            "technique_report_counts": list(self.technique_report_counts),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CorpusStats:
+        return cls(
+            tuple(int(c) for c in raw["report_size_counts"]),
+            tuple(float(c) for c in raw["technique_report_counts"]),
+        )
+
+
+@dataclass(frozen=True)
+class SplitRecord:
+    """The report-protocol split the model was trained under: its test reports stay unseen."""
+
+    test_report_ids: tuple[str, ...]
+    protocol: str = "report"
+    validation: float = 0.1
+    test: float = 0.2
+    observed_fraction: float = 0.5
+    trained_on: str = "train+validation reports"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "validation": self.validation,
+            "test": self.test,
+            "observed_fraction": self.observed_fraction,
+            "test_report_ids": list(self.test_report_ids),
+            "trained_on": self.trained_on,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> SplitRecord:
+        return cls(
+            tuple(raw["test_report_ids"]),
+            raw.get("protocol", "report"),
+            float(raw.get("validation", 0.1)),
+            float(raw.get("test", 0.2)),
+            float(raw.get("observed_fraction", 0.5)),
+            raw.get("trained_on", "train+validation reports"),
+        )
+
+
+@dataclass(frozen=True)
+class ModelManifest:
+    """model.json, typed. `save_model` fills in the family, hyperparameters and checksum."""
+
+    technique_ids: tuple[str, ...]
+    """The model's columns, in order."""
+    family: str = ""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    tactic_order: tuple[str, ...] = ()
+    technique_names: dict[str, str] = field(default_factory=dict)
+    technique_tactics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    data: TrainingData | None = None
+    seed: int | None = None
+    corpus_stats: CorpusStats | None = None
+    split: SplitRecord | None = None
+    metrics: dict[str, Any] | None = None
+    weights_sha256: str = ""
+    package_version: str = ""
+    format_version: int = FORMAT_VERSION
+    path: Path | None = field(default=None, compare=False)
+    """The model.json it was read from (named in errors about its contents); never written."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format_version": self.format_version,
+            "family": self.family,
+            "hyperparameters": self.hyperparameters,
+            "technique_ids": list(self.technique_ids),
+            "weights_sha256": self.weights_sha256,
+            "package_version": self.package_version,
+            "tactic_order": list(self.tactic_order),
+            "technique_names": self.technique_names,
+            "technique_tactics": {t: list(ts) for t, ts in self.technique_tactics.items()},
+        }
+        optional = {
+            "name": self.name,
+            "seed": self.seed,
+            "metrics": self.metrics,
+            "data": self.data.to_json() if self.data else None,
+            "corpus_stats": self.corpus_stats.to_json() if self.corpus_stats else None,
+            "split": self.split.to_json() if self.split else None,
+        }
+        return {**out, **{k: v for k, v in optional.items() if v is not None}}
+
+    @classmethod
+    def from_json(cls, raw: Any, path: Path | None = None) -> ModelManifest:
+        """Check and type a manifest; DataError naming the file and field on a bad one."""
+        if not isinstance(raw, dict):
+            raise DataError(
+                path, None, "not a JSON object", "rerun training to rewrite the artifact"
+            )
+        version = raw.get("format_version")
+        if version != FORMAT_VERSION:
+            raise DataError(
+                path,
+                "format_version",
+                f"is {version!r}, this package reads {FORMAT_VERSION}",
+                "retrain with this version of tie-gym, or install the version that wrote it",
+            )
+        family = raw.get("family")
+        if family not in FAMILIES:
+            raise DataError(
+                path, "family", f"unknown family {family!r}", f"use one of {sorted(FAMILIES)}"
+            )
+        vocabulary = raw.get("technique_ids")
+        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+            raise DataError(path, "technique_ids", "missing or not a list of IDs", "rerun training")
+        hparams = raw.get("hyperparameters", {})
+        if not isinstance(hparams, dict):
+            raise DataError(path, "hyperparameters", "not an object", "rerun training")
+        try:
+            return cls(
+                technique_ids=tuple(vocabulary),
+                family=family,
+                hyperparameters=hparams,
+                name=raw.get("name"),
+                tactic_order=tuple(raw.get("tactic_order", ())),
+                technique_names=dict(raw.get("technique_names", {})),
+                technique_tactics={
+                    t: tuple(ts) for t, ts in raw.get("technique_tactics", {}).items()
+                },
+                data=TrainingData.from_json(raw["data"], path) if "data" in raw else None,
+                seed=raw.get("seed"),
+                corpus_stats=(
+                    CorpusStats.from_json(raw["corpus_stats"]) if "corpus_stats" in raw else None
+                ),
+                split=SplitRecord.from_json(raw["split"]) if "split" in raw else None,
+                metrics=raw.get("metrics"),
+                weights_sha256=str(raw.get("weights_sha256", "")),
+                package_version=str(raw.get("package_version", "")),
+                path=path,
+            )
+        except DataError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(
+                path, None, f"malformed manifest ({type(exc).__name__}: {exc})", "rerun training"
+            ) from exc
+
+
+def save_model(model: Recommender, directory: str | Path, manifest: ModelManifest) -> Path:
     """Write `weights.safetensors` then `model.json` (the manifest last, so it marks completeness).
 
-    Args:
-        vocabulary: the technique IDs of the model's columns, in column order.
-        provenance: JSON-serialisable extras for the manifest (tactic order, data checksums,
-            seed, split, metrics …).
+    The manifest's technique IDs must be the model's columns; its family, hyperparameters,
+    checksum and versions are filled in here from the model and the weights written.
     """
     directory = Path(directory)
     state = {name: np.ascontiguousarray(array) for name, array in model.state_dict().items()}
-    if model.n_items != len(vocabulary):
+    if model.n_items != len(manifest.technique_ids):
         raise ValueError(
-            f"model has {model.n_items} technique columns but the vocabulary has {len(vocabulary)}"
+            f"model has {model.n_items} technique columns but the vocabulary has "
+            f"{len(manifest.technique_ids)}"
         )
     blob = save_safetensors(state)
     atomic_write(directory / WEIGHTS, lambda tmp: tmp.write_bytes(blob))
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "family": model.family,
-        "hyperparameters": model.hparams,
-        "technique_ids": list(vocabulary),
-        "weights_sha256": hashlib.sha256(blob).hexdigest(),
-        "package_version": recommenders.__version__,
-        **provenance,
-    }
-    write_json(directory / MANIFEST, manifest)
+    complete = dataclasses.replace(
+        manifest,
+        family=model.family,
+        hyperparameters=model.hparams,
+        weights_sha256=hashlib.sha256(blob).hexdigest(),
+        package_version=recommenders.__version__,
+        format_version=FORMAT_VERSION,
+    )
+    write_json(directory / MANIFEST, complete.to_json())
     return directory
 
 
@@ -90,7 +315,7 @@ def resolve_model_dir(path: str | Path) -> Path:
 
 def load_model(
     path: str | Path, expected_vocabulary: list[str] | tuple[str, ...] | None = None
-) -> tuple[Recommender, dict[str, Any]]:
+) -> tuple[Recommender, ModelManifest]:
     """Load and verify an artifact; returns the model and its manifest.
 
     Raises DataError naming the file and the fix on a wrong format version, a checksum or shape
@@ -99,35 +324,14 @@ def load_model(
     """
     directory = resolve_model_dir(path)
     manifest_path, weights_path = directory / MANIFEST, directory / WEIGHTS
-    manifest = read_json(manifest_path)
-    if not isinstance(manifest, dict):
-        raise DataError(
-            manifest_path, None, "not a JSON object", "rerun training to rewrite the artifact"
-        )
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise DataError(
-            manifest_path,
-            "format_version",
-            f"is {version!r}, this package reads {FORMAT_VERSION}",
-            "retrain with this version of tie-gym, or install the version that wrote it",
-        )
-    family = manifest.get("family")
-    if family not in FAMILIES:
-        raise DataError(
-            manifest_path, "family", f"unknown family {family!r}", f"use one of {sorted(FAMILIES)}"
-        )
-    vocabulary = manifest.get("technique_ids")
-    if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
-        raise DataError(
-            manifest_path, "technique_ids", "missing or not a list of IDs", "rerun training"
-        )
+    manifest = ModelManifest.from_json(read_json(manifest_path), manifest_path)
+    vocabulary = list(manifest.technique_ids)
     if not weights_path.is_file():
         raise DataError(
             weights_path, None, "weights file missing", "rerun training to rewrite the artifact"
         )
     blob = weights_path.read_bytes()
-    if hashlib.sha256(blob).hexdigest() != manifest.get("weights_sha256"):
+    if hashlib.sha256(blob).hexdigest() != manifest.weights_sha256:
         raise DataError(
             weights_path,
             "weights_sha256",
@@ -151,11 +355,9 @@ def load_model(
                 "non-finite values (NaN or inf)",
                 "retrain (lower the learning rate or raise the regularisation if it diverged)",
             )
-    hparams = manifest.get("hyperparameters", {})
-    if not isinstance(hparams, dict):
-        raise DataError(manifest_path, "hyperparameters", "not an object", "rerun training")
+    family = manifest.family
     try:
-        model = make_model(family, **hparams)
+        model = make_model(family, **manifest.hyperparameters)
         model.load_state_dict(state)
     except (KeyError, ValueError) as exc:
         raise DataError(
@@ -188,6 +390,7 @@ def write_best_pointer(directory: str | Path, target: str | Path) -> None:
     write_json(directory / BEST, {"path": relative.as_posix()})
 
 
-def read_manifest(path: str | Path) -> dict[str, Any]:
+def read_manifest(path: str | Path) -> ModelManifest:
     """Just the manifest, e.g. to show what a model is without loading weights."""
-    return json.loads((resolve_model_dir(path) / MANIFEST).read_text(encoding="utf-8"))
+    manifest_path = resolve_model_dir(path) / MANIFEST
+    return ModelManifest.from_json(read_json(manifest_path), manifest_path)

@@ -11,7 +11,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +19,9 @@ import scipy.sparse as sp
 from recommenders.attack import TechniqueCatalog, load_catalog
 from recommenders.errors import DataError
 from recommenders.jsonio import read_json, sha256_file
+
+if TYPE_CHECKING:
+    from recommenders.artifacts import SplitRecord, TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -431,3 +434,57 @@ def report_holdout(
         _hold_out(matrix, val_rows, observed_fraction, rng),
         _hold_out(matrix, test_rows, observed_fraction, rng),
     )
+
+
+def trained_split_reports(
+    root: str | Path,
+    training: TrainingData,
+    split: SplitRecord,
+    vocabulary: tuple[str, ...],
+) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """A model's training corpus as (report ID, sorted technique columns), split as it was trained.
+
+    "test" holds the split's held-out test reports, "train" every other report with ≥ 2
+    techniques. The files are read from `root` by the names the model recorded and checked
+    against its corpus checksum and technique vocabulary.
+    """
+    corpus_path = Path(root) / DEFAULT_CORPUS.parent / training.corpus_file
+    attack_path = Path(root) / DEFAULT_ATTACK.parent / training.attack_file
+    for path in (corpus_path, attack_path):
+        if not path.is_file():
+            raise DataError(
+                path,
+                None,
+                "the model was trained on this file, and it is missing",
+                "point TIE_DATA_DIR at the data the model was trained on",
+            )
+    corpus = load_corpus(
+        corpus_path,
+        load_catalog(attack_path),
+        list(training.origins) if training.origins else None,
+    )
+    if corpus.sha256 != training.corpus_sha256:
+        raise DataError(
+            corpus_path,
+            "sha256",
+            "differs from the corpus the model was trained on",
+            "use the same dataset file, or retrain on this one",
+        )
+    matrix = build_matrix(corpus, training.values, training.rollup)  # type: ignore[arg-type]
+    if matrix.techniques != vocabulary:
+        raise DataError(
+            corpus_path,
+            "technique_ids",
+            "the corpus yields another technique vocabulary",
+            "use the ATT&CK bundle the model was trained with",
+        )
+    held_out = set(split.test_report_ids)
+    csr = matrix.matrix
+    reports: dict[str, list[tuple[str, np.ndarray]]] = {"test": [], "train": []}
+    for row, rid in enumerate(matrix.report_ids):
+        columns = np.sort(csr.indices[csr.indptr[row] : csr.indptr[row + 1]]).astype(np.int64)
+        if rid in held_out:
+            reports["test"].append((rid, columns))
+        elif len(columns) >= 2:
+            reports["train"].append((rid, columns))
+    return reports

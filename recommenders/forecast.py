@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommenders.artifacts import DEFAULT_MODEL_DIR, load_model, resolve_model_dir
+from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, load_model, resolve_model_dir
 from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog, load_catalog
 from recommenders.errors import DataError
 from recommenders.models import Recommender
@@ -55,16 +55,13 @@ def _catalog_at(path: str) -> TechniqueCatalog:
     return load_catalog(path)
 
 
-def attack_catalog(
-    manifest: dict[str, Any], data_dir: str | None = None
-) -> TechniqueCatalog | None:
-    """The ATT&CK bundle the model was trained with (`data.attack.file` in its manifest), read
+def attack_catalog(manifest: ModelManifest, data_dir: str | None = None) -> TechniqueCatalog | None:
+    """The ATT&CK bundle the model was trained with (`data.attack_file` in its manifest), read
     from `data_dir` or `TIE_DATA_DIR`; None when no data folder holds it."""
     root = data_dir or os.environ.get("TIE_DATA_DIR")
-    name = manifest.get("data", {}).get("attack", {}).get("file")
-    if not root or not isinstance(name, str) or Path(name).name != name:
+    if not root or manifest.data is None:
         return None
-    path = Path(root) / "attack" / name
+    path = Path(root) / "attack" / manifest.data.attack_file
     if not path.is_file():
         return None
     try:
@@ -101,7 +98,7 @@ def _why_unusable(technique: str, catalog: TechniqueCatalog | None, vocabulary: 
 
 def observed_techniques(
     observed: Iterable[str],
-    manifest: dict[str, Any],
+    manifest: ModelManifest,
     data_dir: str | None = None,
     what: str = "observed",
 ) -> ObservedTechniques:
@@ -122,7 +119,7 @@ def observed_techniques(
             f"{what} must be a list of technique IDs such as ['T1059.001'], "
             f"got {type(observed).__name__}"
         )
-    vocabulary = set(manifest["technique_ids"])
+    vocabulary = set(manifest.technique_ids)
     usable: list[str] = []
     ignored: dict[str, str] = {}
     unknown: list[str] = []
@@ -146,7 +143,7 @@ def observed_techniques(
         ignored[technique] = _why_unusable(technique, catalog, vocabulary)
     if not usable:
         reasons = "; ".join(f"{t}: {why}" for t, why in ignored.items()) or "the list is empty"
-        attack = manifest.get("data", {}).get("attack", {}).get("file", "?")
+        attack = manifest.data.attack_file if manifest.data else "?"
         raise ValueError(
             f"{what}: no usable technique ID ({reasons}); pass IDs such as T1059.001 from the "
             f"model's vocabulary ({len(vocabulary)} techniques of ATT&CK {attack})"
@@ -154,21 +151,21 @@ def observed_techniques(
     return ObservedTechniques(usable, ignored)
 
 
-def navigator_attack_version(manifest: dict[str, Any]) -> str:
+def navigator_attack_version(manifest: ModelManifest) -> str:
     """The ATT&CK major release the model was trained on, as Navigator layers name it ("15")."""
-    attack = manifest.get("data", {}).get("attack", {})
-    version = attack.get("version") or "".join(
-        re.findall(r"-(\d+)\.\d+\.json", attack.get("file", ""))
+    data = manifest.data
+    version = data and (
+        data.attack_version or "".join(re.findall(r"-(\d+)\.\d+\.json", data.attack_file))
     )
     return str(version).split(".")[0] if version else "15"
 
 
 def forecast(
-    model: Recommender, manifest: dict[str, Any], observed: list[str], k: int = 10
+    model: Recommender, manifest: ModelManifest, observed: list[str], k: int = 10
 ) -> list[dict[str, Any]]:
     """Top-k next techniques for an observed set of IDs from the model's vocabulary (see
     `observed_techniques`)."""
-    vocabulary = manifest["technique_ids"]
+    vocabulary = manifest.technique_ids
     index = {t: i for i, t in enumerate(vocabulary)}
     known = [index[t] for t in observed]
     row = sp.csr_matrix(
@@ -180,13 +177,13 @@ def forecast(
     top = np.argsort(-scores, kind="stable")[:k]
     finite = scores[np.isfinite(scores)]
     low, high = float(finite.min()), float(finite.max())
-    names, tactics = manifest.get("technique_names", {}), manifest.get("technique_tactics", {})
+    names, tactics = manifest.technique_names, manifest.technique_tactics
     return [
         {
             "rank": r + 1,
             "technique": vocabulary[j],
             "name": names.get(vocabulary[j], ""),
-            "tactics": tactics.get(vocabulary[j], []),
+            "tactics": list(tactics.get(vocabulary[j], ())),
             "score": float(scores[j]),
             "relative": (float(scores[j]) - low) / (high - low) if high > low else 0.0,
         }
@@ -290,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
-    names = manifest.get("technique_names", {})
-    print(f"Recommender: {model_dir} ({manifest.get('family', '?')})")
+    names = manifest.technique_names
+    print(f"Recommender: {model_dir} ({manifest.family})")
     if mapping is not None:
         print(f"Text mapper: {text_dir}")
         print(f"Techniques found in the text ({mapping.sentences} sentences):")

@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,14 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 import recommenders
-from recommenders.artifacts import save_model, write_best_pointer
+from recommenders.artifacts import (
+    CorpusStats,
+    ModelManifest,
+    SplitRecord,
+    TrainingData,
+    save_model,
+    write_best_pointer,
+)
 from recommenders.data import (
     DEFAULT_CORPUS,
     PairSplit,
@@ -326,39 +333,30 @@ def run(config: TrainConfig) -> Path:
         metrics: dict[str, Any] = {p: {} for p in PROTOCOLS}
         pair_trainval = (pair.train + pair.validation).tocsr()
         report_trainval = _report_rows_trainval(matrix, report)
-        provenance = {
-            "tactic_order": list(catalog.tactic_order),
-            "technique_names": {t: catalog.techniques[t].name for t in data.techniques},
-            "technique_tactics": {t: list(catalog.techniques[t].tactics) for t in data.techniques},
-            "data": {
-                "corpus": {"file": corpus_path.name, "sha256": corpus.sha256},
-                "attack": {
-                    "file": attack_path.name,
-                    "sha256": catalog.sha256,
-                    "version": catalog.version,
-                    "version_source": catalog.version_source,
-                },
-                "values": config.values,
-                "rollup": config.rollup,
-                "origins": list(config.origins) if config.origins else None,
-            },
-            "seed": config.seed,
-            # What a generative adversary needs without the corpus: campaign sizes and popularity.
-            "corpus_stats": {
-                "report_size_counts": np.bincount(np.diff(report_trainval.indptr)).tolist(),
-                "technique_report_counts": np.asarray((report_trainval > 0).sum(axis=0))
-                .ravel()
-                .tolist(),
-            },
-            "split": {
-                "protocol": "report",
-                "validation": 0.1,
-                "test": 0.2,
-                "observed_fraction": 0.5,
-                "test_report_ids": [data.report_ids[i] for i in report.test.rows],
-                "trained_on": "train+validation reports",
-            },
-        }
+        training_data = TrainingData(
+            corpus_file=corpus_path.name,
+            corpus_sha256=corpus.sha256,
+            attack_file=attack_path.name,
+            attack_sha256=catalog.sha256,
+            attack_version=catalog.version,
+            attack_version_source=catalog.version_source,
+            values=config.values,
+            rollup=config.rollup,
+            origins=tuple(config.origins) if config.origins else None,
+        )
+        description = ModelManifest(
+            technique_ids=data.techniques,
+            tactic_order=tuple(catalog.tactic_order),
+            technique_names={t: catalog.techniques[t].name for t in data.techniques},
+            technique_tactics={t: tuple(catalog.techniques[t].tactics) for t in data.techniques},
+            data=training_data,
+            seed=config.seed,
+            corpus_stats=CorpusStats(
+                tuple(np.bincount(np.diff(report_trainval.indptr)).tolist()),
+                tuple(np.asarray((report_trainval > 0).sum(axis=0)).ravel().tolist()),
+            ),
+            split=SplitRecord(tuple(data.report_ids[i] for i in report.test.rows)),
+        )
         models_dir = staging / "models"
         refit_bar = tqdm(sorted(chosen.items()), desc="refit+test", unit="model", disable=None)
         for i, ((name, protocol), result) in enumerate(refit_bar, start=1):
@@ -372,10 +370,11 @@ def run(config: TrainConfig) -> Path:
                 save_model(
                     model,
                     models_dir / name,
-                    data.techniques,
-                    name=name,
-                    **provenance,
-                    metrics={"validation": result.validation, "test": scores},
+                    replace(
+                        description,
+                        name=name,
+                        metrics={"validation": result.validation, "test": scores},
+                    ),
                 )
             test[protocol][name] = scores
             metrics[protocol][name] = {
@@ -418,7 +417,7 @@ def run(config: TrainConfig) -> Path:
                 "package_version": recommenders.__version__,
                 "created_utc": stamp,
                 "config": {k: v for k, v in asdict(config).items() if k != "extra"},
-                "data": provenance["data"],
+                "data": training_data.to_json(),
                 "matrix": {
                     "reports": data.shape[0],
                     "techniques": data.shape[1],

@@ -13,11 +13,11 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-from recommenders.artifacts import DEFAULT_MODEL_DIR, MANIFEST, load_model, resolve_model_dir
+from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, load_model
 from recommenders.errors import DataError
 from recommenders.models import Recommender
 from recommenders.models.foldin import IncrementalFoldIn
@@ -71,33 +71,29 @@ class Adversary:
     """Campaign source built from a trained artifact (its model plus manifest)."""
 
     def __init__(
-        self,
-        model: Recommender,
-        manifest: dict[str, Any],
-        data_dir: str | None = None,
-        manifest_path: Path | None = None,
+        self, model: Recommender, manifest: ModelManifest, data_dir: str | None = None
     ) -> None:
         self.model = model
         self.manifest = manifest
         self.data_dir = data_dir
-        self.manifest_path = manifest_path
-        """The artifact's model.json, named in errors about its contents."""
-        self.vocabulary: tuple[str, ...] = tuple(manifest["technique_ids"])
+        self.vocabulary: tuple[str, ...] = manifest.technique_ids
         self.n_techniques = len(self.vocabulary)
-        self.tactic_order: tuple[str, ...] = tuple(manifest.get("tactic_order", ()))
-        tactics = manifest.get("technique_tactics", {})
-        self.names: dict[str, str] = manifest.get("technique_names", {})
-        self.tactics: list[tuple[str, ...]] = [tuple(tactics.get(t, ())) for t in self.vocabulary]
+        self.tactic_order: tuple[str, ...] = manifest.tactic_order
+        self.names: dict[str, str] = manifest.technique_names
+        self.tactics: list[tuple[str, ...]] = [
+            manifest.technique_tactics.get(t, ()) for t in self.vocabulary
+        ]
         rank = {t: i for i, t in enumerate(self.tactic_order)}
         self.first_tactic_rank = np.array(
             [min((rank.get(t, len(rank)) for t in ts), default=len(rank)) for ts in self.tactics]
         )
-        stats = manifest.get("corpus_stats", {})
+        stats = manifest.corpus_stats
         counts = np.asarray(
-            stats.get("technique_report_counts", np.ones(self.n_techniques)), dtype=np.float64
+            stats.technique_report_counts if stats else np.ones(self.n_techniques),
+            dtype=np.float64,
         )
         self.popularity = counts / counts.sum()
-        sizes = np.asarray(stats.get("report_size_counts", [0, 0, 1]), dtype=np.float64)
+        sizes = np.asarray(stats.report_size_counts if stats else [0, 0, 1], dtype=np.float64)
         sizes[:2] = 0.0  # a campaign needs one technique to show and one to forecast
         self.size_probabilities = sizes / sizes.sum()
         self._fold_ins: dict[int, IncrementalFoldIn] = {}
@@ -108,7 +104,7 @@ class Adversary:
         """From "default" (the shipped artifact) or a model/run/output folder."""
         path = DEFAULT_MODEL_DIR if model == DEFAULT_MODEL else Path(model)
         recommender, manifest = load_model(path)
-        return cls(recommender, manifest, data_dir, resolve_model_dir(path) / MANIFEST)
+        return cls(recommender, manifest, data_dir)
 
     def _draw(self, rng: np.random.Generator, cdf: np.ndarray, count: int) -> np.ndarray:
         """Inverse-CDF draws (rng.choice(p=…) rebuilds the CDF on every call)."""
@@ -338,18 +334,14 @@ class Adversary:
 
     @cached_property
     def corpus_reports(self) -> dict[str, list[tuple[str, np.ndarray]]]:
-        """The corpus's reports as (ID, technique columns), split as the artifact was trained:
-        "test" holds its held-out test reports, "train" every other report with ≥ 2 techniques.
-        Read from `TIE_DATA_DIR`, checked against the artifact's checksum and vocabulary."""
-        from recommenders.attack import load_catalog
-        from recommenders.data import DEFAULT_CORPUS, build_matrix, load_corpus
+        """The corpus's reports as (ID, technique columns), split as the artifact was trained
+        (`recommenders.data.trained_split_reports`), read from `data_dir` or `TIE_DATA_DIR`."""
+        from recommenders.data import trained_split_reports
 
-        split = self.manifest.get("split", {})
-        data = self.manifest.get("data", {})
-        test_ids = split.get("test_report_ids")
-        if not test_ids or not data:
+        split, data = self.manifest.split, self.manifest.data
+        if split is None or not split.test_report_ids or data is None:
             raise DataError(
-                None,
+                self.manifest.path,
                 "split.test_report_ids",
                 "this artifact records no test split",
                 "train it with `python -m recommenders.train`, which records one",
@@ -362,61 +354,7 @@ class Adversary:
                 "the TIE corpus (for replayed reports, or an agent fitted on the training reports) is needed and no data folder was given",
                 "set TIE_DATA_DIR (or pass data_dir=) to the folder holding tie/ and attack/",
             )
-        corpus_path = Path(root) / DEFAULT_CORPUS.parent / self._file_name(data, "corpus")
-        attack_path = Path(root) / "attack" / self._file_name(data, "attack")
-        for path in (corpus_path, attack_path):
-            if not path.is_file():
-                raise DataError(
-                    path,
-                    None,
-                    "replay needs this file and it is missing",
-                    "point TIE_DATA_DIR at the data the model was trained on",
-                )
-        corpus = load_corpus(corpus_path, load_catalog(attack_path), data.get("origins"))
-        if corpus.sha256 != data["corpus"]["sha256"]:
-            raise DataError(
-                corpus_path,
-                "sha256",
-                "differs from the corpus the model was trained on",
-                "use the same dataset file, or retrain on this one",
-            )
-        matrix = build_matrix(corpus, data.get("values", "binary"), data.get("rollup", False))
-        if matrix.techniques != self.vocabulary:
-            raise DataError(
-                corpus_path,
-                "technique_ids",
-                "the corpus yields another technique vocabulary",
-                "use the ATT&CK bundle the model was trained with",
-            )
-        held_out = set(test_ids)
-        csr = matrix.matrix
-        splits: dict[str, list[tuple[str, np.ndarray]]] = {"test": [], "train": []}
-        for row, rid in enumerate(matrix.report_ids):
-            columns = np.sort(csr.indices[csr.indptr[row] : csr.indptr[row + 1]]).astype(np.int64)
-            if rid in held_out:
-                splits["test"].append((rid, columns))
-            elif len(columns) >= 2:
-                splits["train"].append((rid, columns))
-        return splits
-
-    def _file_name(self, data: dict[str, Any], source: str) -> str:
-        """The manifest's `data.<source>.file`: a bare file name inside the data folder, never a
-        path that could point a shared artifact at another file of the reader's machine."""
-        entry = data.get(source)
-        name = entry.get("file") if isinstance(entry, dict) else None
-        if (
-            not isinstance(name, str)
-            or name in ("", ".", "..")
-            or Path(name).name != name
-            or "\\" in name
-        ):
-            raise DataError(
-                self.manifest_path,
-                f"data.{source}.file",
-                f"must be a bare file name inside the data folder, got {name!r}",
-                "retrain the model, or restore the artifact's manifest",
-            )
-        return name
+        return trained_split_reports(root, data, split, self.vocabulary)
 
     def replay(
         self, rng: np.random.Generator, order: Order = "killchain", split: str = "test"

@@ -132,7 +132,7 @@ def two_vocabularies(tmp_path_factory):
     import numpy as np
     import scipy.sparse as sp
 
-    from recommenders.artifacts import DEFAULT_MODEL_DIR, read_manifest, save_model
+    from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, read_manifest, save_model
     from recommenders.models import make_model
 
     root = tmp_path_factory.mktemp("vocabularies")
@@ -144,13 +144,13 @@ def two_vocabularies(tmp_path_factory):
             cols.append((i % 2) * 6 + j)
     matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(120, 12))
     manifest = read_manifest(DEFAULT_MODEL_DIR)
-    keep = {k: v for k, v in manifest.items() if k in ("tactic_order", "data", "split")}
     models = {}
     for name, ids in (
-        ("a", manifest["technique_ids"][:12]),
-        ("b", manifest["technique_ids"][12:24]),
+        ("a", manifest.technique_ids[:12]),
+        ("b", manifest.technique_ids[12:24]),
     ):
-        save_model(make_model("ease").fit(matrix), root / name, tuple(ids), **keep)
+        keep = ModelManifest(ids, tactic_order=manifest.tactic_order, data=manifest.data)
+        save_model(make_model("ease").fit(matrix), root / name, keep)
         models[name] = str(root / name)
     run = train(
         AgentTrainConfig(

@@ -62,7 +62,7 @@ def test_markov_beats_greedy_on_killchain_replay(real_data_dir):
 
 def test_train_split_replay_never_yields_test_reports(real_data_dir):
     env = gym.make("TIE-ForecastReplayTrainGuess-v1", data_dir=str(real_data_dir)).unwrapped
-    test_ids = set(env.adversary.manifest["split"]["test_report_ids"])
+    test_ids = set(env.adversary.manifest.split.test_report_ids)
     sources = {env.reset(seed=s)[1]["campaign"] for s in range(200)}
     assert sources and not sources & test_ids
 

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from recommenders.artifacts import (
+    DEFAULT_MODEL_DIR,
     WEIGHTS,
+    ModelManifest,
     load_model,
     resolve_model_dir,
     save_model,
@@ -20,14 +22,14 @@ VOCAB = tuple(f"T{1000 + i}" for i in range(12))
 @pytest.fixture
 def saved(tmp_path, block_matrix):
     model = make_model("wals", factors=4, epochs=3).fit(block_matrix, seed=0)
-    save_model(model, tmp_path / "m", VOCAB, seed=0)
+    save_model(model, tmp_path / "m", ModelManifest(VOCAB, seed=0))
     return model, tmp_path / "m"
 
 
 def test_round_trip(saved, block_matrix):
     model, path = saved
     loaded, manifest = load_model(path, expected_vocabulary=VOCAB)
-    assert manifest["family"] == "wals" and manifest["technique_ids"] == list(VOCAB)
+    assert manifest.family == "wals" and manifest.technique_ids == VOCAB and manifest.seed == 0
     np.testing.assert_allclose(
         loaded.score(block_matrix[:3]), model.score(block_matrix[:3]), rtol=1e-6
     )
@@ -97,8 +99,36 @@ def test_non_finite_weights_refused(tmp_path, block_matrix, bad):
     """A diverged model (saved with a valid checksum) must not load and score as NaN."""
     model = make_model("wals", factors=4, epochs=3).fit(block_matrix, seed=0)
     model.item_factors[2, 1] = bad
-    save_model(model, tmp_path / "m", VOCAB)
+    save_model(model, tmp_path / "m", ModelManifest(VOCAB))
     with pytest.raises(DataError) as info:
         load_model(tmp_path / "m")
     assert info.value.path.endswith(WEIGHTS) and info.value.field == "item_factors"
     assert "1 non-finite" in info.value.problem
+
+
+def test_the_typed_manifest_reads_and_writes_the_shipped_model_json_unchanged():
+    """One reader and writer: every field training wrote survives a read and a write."""
+    path = DEFAULT_MODEL_DIR / "model.json"
+    raw = json.loads(path.read_text())
+    manifest = ModelManifest.from_json(raw, path)
+    assert manifest.to_json() == raw
+    assert manifest.split.test_report_ids and manifest.data.corpus_sha256
+    assert len(manifest.corpus_stats.technique_report_counts) == len(manifest.technique_ids)
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "field"),
+    [
+        ("corpus_stats", {"report_size_counts": [0, 1]}, None),
+        ("data", {"corpus": "x.json"}, "data.corpus"),
+        ("split", [], None),
+        ("technique_ids", "T1001", "technique_ids"),
+    ],
+)
+def test_a_malformed_manifest_section_names_the_file(saved, section, value, field):
+    _, path = saved
+    raw = json.loads((path / "model.json").read_text())
+    (path / "model.json").write_text(json.dumps({**raw, section: value}))
+    with pytest.raises(DataError) as info:
+        load_model(path)
+    assert info.value.path.endswith("model.json") and info.value.field == field

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tie_gym  # noqa: F401
+from recommenders.artifacts import ModelManifest, TrainingData
 from recommenders.errors import DataError
 from recommenders.forecast import main, observed_techniques
 from recommenders.text.corpus import Sentence
@@ -163,10 +164,10 @@ def test_unknown_and_repeated_ids_are_ignored_and_reported(capsys, monkeypatch, 
 def test_revoked_and_deprecated_ids_name_their_replacement(data_dir, monkeypatch):
     """The fixture bundle (named like the model's ATT&CK file) revokes T1098 for T1004 and
     deprecates T1099."""
-    manifest = {
-        "technique_ids": ["T1001", "T1004"],
-        "data": {"attack": {"file": "enterprise-attack-15.0.json"}},
-    }
+    manifest = ModelManifest(
+        ("T1001", "T1004"),
+        data=TrainingData("corpus.json", "", attack_file="enterprise-attack-15.0.json"),
+    )
     given = ["T1001", "T1098", "T1099", "T1002", "T1999"]
     result = observed_techniques(given, manifest, str(data_dir))
     assert result.usable == ["T1001"]
@@ -220,8 +221,8 @@ def test_cli_names_its_models_and_cuts_evidence_at_a_word(
 def test_navigator_layer_names_the_models_attack_release():
     from recommenders.forecast import navigator_attack_version
 
-    assert navigator_attack_version({"data": {"attack": {"version": "16.1", "file": "x"}}}) == "16"
-    assert (
-        navigator_attack_version({"data": {"attack": {"file": "enterprise-attack-18.1.json.gz"}}})
-        == "18"
-    )
+    def trained_on(attack_file: str, version: str | None = None) -> ModelManifest:
+        return ModelManifest(("T1001",), data=TrainingData("c.json", "", attack_file, "", version))
+
+    assert navigator_attack_version(trained_on("x", "16.1")) == "16"
+    assert navigator_attack_version(trained_on("enterprise-attack-18.1.json.gz")) == "18"

@@ -32,8 +32,8 @@ def test_quick_pipeline_on_fixture(data_dir, tmp_path):
     assert (run_dir / "sweep.csv").read_text().count("\n") == 1 + 2 * 3
     assert (run_dir / "plots" / "metrics_vs_k_report.png").stat().st_size > 1000
     _, model_manifest = load_model(out)  # best.json at the output root
-    assert model_manifest["name"] == metrics["best"]
-    assert model_manifest["tactic_order"][0] == "initial-access"
+    assert model_manifest.name == metrics["best"]
+    assert model_manifest.tactic_order[0] == "initial-access"
     assert not list(out.glob(".tmp-*"))
 
 

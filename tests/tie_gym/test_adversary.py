@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from recommenders.artifacts import CorpusStats, ModelManifest
 from recommenders.models.ease import EASE
 from tie_gym.adversary import Adversary
 
@@ -20,13 +21,13 @@ def _adversary() -> Adversary:
     weights[5] = 0.0  # a technique that never co-occurred: its scores carry no signal
     model = EASE()
     model.weights, model.n_items = weights, N
-    manifest = {
-        "technique_ids": [f"T10{i:02d}" for i in range(N)],
-        "corpus_stats": {
-            "technique_report_counts": [5, 1, 2, 3, 1, 4],
-            "report_size_counts": [0] * LENGTH + [1],  # every campaign has LENGTH techniques
-        },
-    }
+    manifest = ModelManifest(
+        tuple(f"T10{i:02d}" for i in range(N)),
+        corpus_stats=CorpusStats(
+            technique_report_counts=(5, 1, 2, 3, 1, 4),
+            report_size_counts=(0,) * LENGTH + (1,),  # every campaign has LENGTH techniques
+        ),
+    )
     return Adversary(model, manifest)
 
 

@@ -289,14 +289,18 @@ def test_renders():
 
 def test_other_vocabulary_artifact_refused_for_replay(tmp_path, real_data_dir, block_matrix):
     """An artifact whose vocabulary is not the corpus's cannot replay it."""
-    from recommenders.artifacts import DEFAULT_MODEL_DIR, read_manifest, save_model
+    from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, read_manifest, save_model
     from recommenders.models import make_model
 
     manifest = read_manifest(DEFAULT_MODEL_DIR)
-    vocabulary = tuple(manifest["technique_ids"][:12])
     model = make_model("ease").fit(block_matrix)
-    keep = {k: v for k, v in manifest.items() if k in ("tactic_order", "data", "split")}
-    save_model(model, tmp_path / "m", vocabulary, **keep)
+    keep = ModelManifest(
+        manifest.technique_ids[:12],
+        tactic_order=manifest.tactic_order,
+        data=manifest.data,
+        split=manifest.split,
+    )
+    save_model(model, tmp_path / "m", keep)
     env = gym.make("TIE-ForecastReplay-v1", model=str(tmp_path / "m"), data_dir=str(real_data_dir))
     with pytest.raises(DataError, match="vocabulary"):
         env.reset(seed=0)
@@ -336,9 +340,8 @@ def test_artifact_cannot_point_replay_outside_the_data_folder(tmp_path, real_dat
     manifest = json.loads((artifact / "model.json").read_text())
     manifest["data"]["corpus"]["file"] = name
     (artifact / "model.json").write_text(json.dumps(manifest))
-    env = gym.make("TIE-ForecastReplay-v1", model=str(artifact), data_dir=str(real_data_dir))
     with pytest.raises(DataError, match=r"model\.json.*data\.corpus\.file"):
-        env.reset(seed=0)
+        gym.make("TIE-ForecastReplay-v1", model=str(artifact), data_dir=str(real_data_dir))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.int8, np.int64, np.uint64, np.longdouble, bool])
