@@ -68,14 +68,7 @@ class ForecastVectorEnv(VectorEnv):
         t = self._template
         # larger batches than a single env: N envs consume campaigns N times as fast
         self._stream = CampaignStream(
-            self.adversary,
-            t.campaign_mode,
-            t.order,
-            t.temperature,
-            t.top_p,  # type: ignore[arg-type]
-            t.split,
-            t.max_length,
-            batch=max(1024, 4 * num_envs),
+            self.adversary, t.campaign_config, batch=max(1024, 4 * num_envs)
         )
         self._ids = np.array(self.adversary.vocabulary)
         self._started = False

@@ -35,7 +35,7 @@ def _exact(adversary: Adversary) -> dict[tuple[int, ...], float]:
     """P(sequence) by enumeration: popularity start, then softmax(z / T) over unused techniques,
     z = Σ B[seen] standardised over the unused ones, or popularity while those are all equal."""
     weights = adversary.model.weights.astype(np.float64)  # type: ignore[attr-defined]
-    popularity = np.exp(adversary._popularity_logits.astype(np.float64) / TEMPERATURE)
+    popularity = np.exp(adversary.generator._popularity_logits.astype(np.float64) / TEMPERATURE)
     exact = {}
     for sequence in itertools.permutations(range(N), LENGTH):
         p = adversary.popularity[sequence[0]]
@@ -56,9 +56,9 @@ def _exact(adversary: Adversary) -> dict[tuple[int, ...], float]:
 def test_generated_campaigns_follow_the_softmax(sampler):
     adversary = _adversary()
     if sampler == "numpy":
-        adversary._additive[TEMPERATURE] = None  # not additive: the NumPy path runs
+        adversary.generator._additive[TEMPERATURE] = None  # not additive: the NumPy path runs
     else:
-        assert adversary._additive_tables(TEMPERATURE) is not None
+        assert adversary.generator._additive_tables(TEMPERATURE) is not None
     rng = np.random.default_rng(0)
     draws = 40_000
     campaigns = adversary.generate(rng, draws, temperature=TEMPERATURE)
@@ -89,11 +89,11 @@ def test_compiled_sampler_is_seeded():
 
 def test_cold_temperatures_take_the_numpy_sampler():
     """Below the compiled sampler's exponent range the NumPy one runs, and still draws validly."""
-    from tie_gym.additive_sampler import supports
+    from tie_gym.adversary.additive import supports
 
     adversary = _adversary()
     assert supports(TEMPERATURE, N) and not supports(0.001, N)
-    assert adversary._additive_tables(0.001) is None
+    assert adversary.generator._additive_tables(0.001) is None
     for campaign in adversary.generate(np.random.default_rng(0), 200, temperature=0.001):
         assert len(set(campaign.techniques.tolist())) == LENGTH
 
@@ -102,7 +102,7 @@ def test_cold_temperatures_take_the_numpy_sampler():
 def test_compiled_weights_are_the_standardised_softmax(temperature):
     """The polynomial exp and the moment shift give softmax(z / T) over the unused columns,
     down to the coldest temperature `supports` admits."""
-    from tie_gym.additive_sampler import (
+    from tie_gym.adversary.additive import (
         _TWO_TO_U,
         BLOCK,
         _add_and_moments,

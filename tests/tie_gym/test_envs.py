@@ -37,11 +37,11 @@ def test_replay_check_env(env_id, real_data_dir):
 
 
 def test_replay_without_corpus_is_a_clear_error(monkeypatch):
-    from tie_gym.envs import forecast
+    from tie_gym.adversary import model
 
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
-    # adversaries are cached per process: one loaded by an earlier test already read the corpus
-    monkeypatch.setattr(forecast, "_ADVERSARIES", {})
+    # adversaries are shared per process: one loaded by an earlier test already read the corpus
+    monkeypatch.setattr(model, "_SHARED", {})
     env = gym.make("TIE-ForecastReplay-v1")
     with pytest.raises(DataError, match="TIE_DATA_DIR"):
         env.reset(seed=0)

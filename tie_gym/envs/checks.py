@@ -3,33 +3,9 @@ input with the same clear message."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-
-from tie_gym.adversary import ORDERS
-
-
-def check_campaign_arguments(campaign: str, order: str | None, split: str) -> str:
-    """Validate the campaign source; returns the order, defaulted to the source's natural one."""
-    if campaign not in ("generative", "replay"):
-        raise ValueError(f'campaign must be "generative" or "replay", got {campaign!r}')
-    order = order or ("killchain" if campaign == "replay" else "model")
-    if order not in ORDERS or (campaign == "replay" and order == "model"):
-        raise ValueError(f"order must be one of {ORDERS} (not 'model' for replay), got {order!r}")
-    if split not in ("test", "train"):
-        raise ValueError(f'split must be "test" (held-out reports) or "train", got {split!r}')
-    return order
-
-
-def check_sampling(temperature: float, top_p: float) -> None:
-    """A finite temperature > 0 and top_p in (0, 1]: NaN slips through `temperature <= 0` and
-    made the adversary reveal techniques in column order, which a constant forecast then wins."""
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    if not (math.isfinite(top_p) and 0 < top_p <= 1):
-        raise ValueError(f"top_p must lie in (0, 1], got {top_p!r}")
 
 
 def check_lengths(initial: int, max_length: int | None) -> None:

@@ -8,14 +8,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tie_gym.adversary import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Campaign, CampaignStream
-from tie_gym.envs.checks import (
-    check_campaign_arguments,
-    check_render_mode,
-    check_sampling,
-    discrete_index,
+from tie_gym.adversary import (
+    DEFAULT_MODEL,
+    DEFAULT_TEMPERATURE,
+    Adversary,
+    Campaign,
+    CampaignConfig,
+    CampaignStream,
 )
-from tie_gym.envs.forecast import get_adversary
+from tie_gym.envs.checks import check_render_mode, discrete_index
 
 
 class DefendEnv(gym.Env[np.ndarray, int]):
@@ -85,12 +86,12 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         data_dir: str | None = None,
         render_mode: str | None = None,
     ) -> None:
-        order = check_campaign_arguments(campaign, order, split)
-        check_sampling(temperature, 1.0)
+        config = CampaignConfig(campaign, order, temperature, split=split)  # type: ignore[arg-type]
+        order = config.order
         if budget < 1:
             raise ValueError(f"budget must be ≥ 1, got {budget}")
         check_render_mode(render_mode, self.metadata)
-        self.adversary = get_adversary(model, data_dir)
+        self.adversary = Adversary.shared(model, data_dir)
         n = self.n_techniques = self.adversary.n_techniques
         self.budget, self.detection_cost, self.catch_bonus = budget, detection_cost, catch_bonus
         self.campaign_mode, self.order, self.temperature, self.split = (
@@ -107,7 +108,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         self._seen = np.zeros(n, dtype=bool)
         self._detected = np.zeros(n, dtype=bool)
         self._remaining = budget
-        self._stream = CampaignStream(self.adversary, campaign, order, temperature, split=split)  # type: ignore[arg-type]
+        self._stream = CampaignStream(self.adversary, config)
         self._log: list[str] = []
 
     def action_masks(self) -> np.ndarray:

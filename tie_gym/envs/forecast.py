@@ -14,30 +14,16 @@ from tie_gym.adversary import (
     DEFAULT_TEMPERATURE,
     Adversary,
     Campaign,
+    CampaignConfig,
+    CampaignMode,
     CampaignStream,
 )
-from tie_gym.envs.checks import (
-    check_campaign_arguments,
-    check_lengths,
-    check_render_mode,
-    check_sampling,
-    discrete_index,
-)
+from tie_gym.envs.checks import check_lengths, check_render_mode, discrete_index
 from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores
 from tie_gym.render import ansi_step, campaign_grid
 
 ActionMode = Literal["scores", "guess"]
 RewardMode = Literal["hit", "ndcg"]
-CampaignMode = Literal["generative", "replay"]
-_ADVERSARIES: dict[tuple[str, str | None], Adversary] = {}
-
-
-def get_adversary(model: str, data_dir: str | None) -> Adversary:
-    """One loaded adversary per (model, data folder) and process: envs in a vector share it."""
-    key = (model, data_dir)
-    if key not in _ADVERSARIES:
-        _ADVERSARIES[key] = Adversary.load(model, data_dir)
-    return _ADVERSARIES[key]
 
 
 _TEXT_MAPPERS: dict[str, Any] = {}
@@ -179,11 +165,18 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             raise ValueError(f'action_mode must be "scores" or "guess", got {action_mode!r}')
         if reward not in ("hit", "ndcg"):
             raise ValueError(f'reward must be "hit" or "ndcg", got {reward!r}')
-        order = check_campaign_arguments(campaign, order, split)
+        self.campaign_config = CampaignConfig(
+            campaign,
+            order,
+            temperature,
+            top_p,
+            split,
+            max_length,  # type: ignore[arg-type]
+        )
+        order = self.campaign_config.order
         check_render_mode(render_mode, self.metadata)
         check_lengths(initial, max_length)
-        check_sampling(temperature, top_p)
-        self.adversary = get_adversary(model, data_dir)
+        self.adversary = Adversary.shared(model, data_dir)
         n = self.adversary.n_techniques
         if not 1 <= k <= n:
             raise ValueError(f"k must lie in [1, {n}], got {k}")
@@ -220,9 +213,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self._seen = np.zeros(n, dtype=bool)
         self._last_forecast: np.ndarray | None = None
         self._last_info: dict[str, Any] = {}
-        self._stream = CampaignStream(
-            self.adversary, campaign, order, temperature, top_p, split, max_length
-        )  # type: ignore[arg-type]
+        self._stream = CampaignStream(self.adversary, self.campaign_config)
         self._ids = np.array(self.adversary.vocabulary)
         self._obs = np.zeros(width, dtype=np.float32)
 

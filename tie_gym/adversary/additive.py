@@ -1,7 +1,7 @@
 """Compiled campaign sampler for additive models (EASE: scores = Σ_seen B[j]).
 
 Each step draws the next technique from softmax(z / T) over the unused techniques, z being the
-running scores standardised over those techniques at that step (`Adversary.generate`). For an
+running scores standardised over those techniques at that step (`generative.py`). For an
 additive model the running scores are one vector updated by adding a row of B, so a step is two
 passes over the vocabulary and a draw (~12 µs per campaign of ~10 techniques, 580 columns):
 

@@ -1,0 +1,80 @@
+"""A campaign, and the one configuration that says where an env's campaigns come from."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from tie_gym.adversary.ordering import ORDERS, Order
+
+CampaignMode = Literal["generative", "replay"]
+DEFAULT_TEMPERATURE = 1.65
+"""Calibrated by `python -m benchmarks.temperature` (benchmarks/results/temperature.md) with the
+shipped EASE model: the temperature at which the greedy recommender's hit@10 on generated
+campaigns equals its hit@10 on the reports the model trained on, replayed in random order (never
+the test reports). Held-out reports are harder still (see that table)."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One adversary campaign: technique columns in reveal order, and where it came from."""
+
+    techniques: np.ndarray
+    source: str
+    """"generated" or the replayed report's ID."""
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Where campaigns come from and how they are revealed; checked once, shared by every env.
+
+    `order=None` takes the source's natural order: the sampling order for generated campaigns,
+    kill-chain for replayed reports (which are sets and have no order of their own).
+    """
+
+    campaign: CampaignMode = "generative"
+    order: Order | None = None
+    temperature: float = DEFAULT_TEMPERATURE
+    top_p: float = 1.0
+    split: str = "test"
+    max_length: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.campaign not in ("generative", "replay"):
+            raise ValueError(f'campaign must be "generative" or "replay", got {self.campaign!r}')
+        order = self.order or ("killchain" if self.campaign == "replay" else "model")
+        if order not in ORDERS or (self.campaign == "replay" and order == "model"):
+            raise ValueError(
+                f"order must be one of {ORDERS} (not 'model' for replay), got {self.order!r}"
+            )
+        object.__setattr__(self, "order", order)
+        if self.split not in ("test", "train"):
+            raise ValueError(
+                f'split must be "test" (held-out reports) or "train", got {self.split!r}'
+            )
+        # NaN slips through `temperature <= 0` and made the adversary reveal techniques in
+        # column order, which a constant forecast then wins.
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, got {self.temperature!r}")
+        if not (math.isfinite(self.top_p) and 0 < self.top_p <= 1):
+            raise ValueError(f"top_p must lie in (0, 1], got {self.top_p!r}")
+
+
+def pack_campaigns(campaigns: list[Campaign]) -> tuple[np.ndarray, np.ndarray]:
+    """Campaigns as (count, longest) technique columns padded with -1, and their lengths."""
+    lengths = np.array([len(c.techniques) for c in campaigns], dtype=np.int64)
+    sequences = np.full((len(campaigns), int(lengths.max())), -1, dtype=np.int64)
+    for row, campaign in enumerate(campaigns):
+        sequences[row, : len(campaign.techniques)] = campaign.techniques
+    return sequences, lengths
+
+
+def unpack_campaigns(sequences: np.ndarray, lengths: np.ndarray, source: str) -> list[Campaign]:
+    """The inverse of `pack_campaigns`: one Campaign (a copy) per row."""
+    return [
+        Campaign(sequence[:length].copy(), source)
+        for sequence, length in zip(sequences, lengths, strict=True)
+    ]
