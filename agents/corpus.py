@@ -29,7 +29,8 @@ def data_folder_given(adversary: Adversary) -> bool:
 
 def needs_corpus(env: Any) -> bool:
     """Whether an env (wrapped or not) replays real reports, which only the corpus holds."""
-    return getattr(env.unwrapped, "campaign_mode", None) == "replay"
+    config = getattr(env.unwrapped, "campaign_config", None)
+    return config is not None and config.campaign == "replay"
 
 
 def require_corpus(adversary: Adversary, needed_by: str, alternative: str = "") -> None:

@@ -82,7 +82,7 @@ def test_spec_json_round_trip_and_pickle():
     env = gym.make("TIE-ForecastHard-v1", k=5, temperature=0.7)
     spec_json = env.spec.to_json()
     again = gym.make(EnvSpec.from_json(spec_json))
-    assert again.unwrapped.k == 5 and again.unwrapped.temperature == 0.7
+    assert again.unwrapped.k == 5 and again.unwrapped.campaign_config.temperature == 0.7
     json.loads(spec_json)
     clone = pickle.loads(pickle.dumps(env))
     a, _ = env.reset(seed=3)

@@ -87,19 +87,13 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         render_mode: str | None = None,
     ) -> None:
         config = CampaignConfig(campaign, order, temperature, split=split)  # type: ignore[arg-type]
-        order = config.order
         if budget < 1:
             raise ValueError(f"budget must be ≥ 1, got {budget}")
         check_render_mode(render_mode, self.metadata)
         self.adversary = Adversary.shared(model, data_dir)
         n = self.n_techniques = self.adversary.n_techniques
         self.budget, self.detection_cost, self.catch_bonus = budget, detection_cost, catch_bonus
-        self.campaign_mode, self.order, self.temperature, self.split = (
-            campaign,
-            order,
-            temperature,
-            split,
-        )
+        self.campaign_config = config
         self.render_mode = render_mode
         self.observation_space = spaces.Box(0.0, 1.0, shape=(3 * n + 2,), dtype=np.float32)
         self.action_space = spaces.Discrete(n + 1)

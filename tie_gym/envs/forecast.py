@@ -173,7 +173,6 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             split,
             max_length,  # type: ignore[arg-type]
         )
-        order = self.campaign_config.order
         check_render_mode(render_mode, self.metadata)
         check_lengths(initial, max_length)
         self.adversary = Adversary.shared(model, data_dir)
@@ -181,13 +180,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         if not 1 <= k <= n:
             raise ValueError(f"k must lie in [1, {n}], got {k}")
         self.k, self.action_mode, self.reward_mode = k, action_mode, reward
-        self.campaign_mode, self.order, self.split = campaign, order, split
-        self.temperature, self.top_p, self.initial, self.max_length = (
-            temperature,
-            top_p,
-            initial,
-            max_length,
-        )
+        self.initial = initial
         self.render_mode = render_mode
         self.text_model = text_model
         self.n_techniques = n
@@ -294,16 +287,15 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         ignored: dict[str, str] | None = None
         if observed is not None:
             given, ignored = self._columns(observed, what)
+            config = self.campaign_config
             self._campaign = self.adversary.generate(
                 self.np_random,
                 1,
-                self.temperature,
-                self.top_p,
-                self.order
-                if self.order != "model" or self.campaign_mode == "generative"
-                else "killchain",
+                config.temperature,
+                config.top_p,
+                config.order,  # type: ignore[arg-type]
                 initial=[given],
-                max_length=self.max_length,
+                max_length=config.max_length,
             )[0]
             self._cursor = len(given)
         else:
