@@ -3,11 +3,12 @@
 Rows: single `gym.make` envs (steps/s and ratio to CartPole's single-env rate) and the native
 vector env at several sizes. Actions come from a pool drawn once, so the sampler's own cost
 (580-dim Box sampling is ~0.1 ms) is not charged to the environment.
-Run: python -m benchmarks.envs
+Run: python -m benchmarks.envs [--seconds 3]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 
@@ -20,13 +21,13 @@ from benchmarks.timing import RESULTS, write_table
 SECONDS = 3.0
 
 
-def single_rate(env_id: str) -> float:
+def single_rate(env_id: str, seconds: float = SECONDS) -> float:
     env = gym.make(env_id)
     env.reset(seed=0)
     env.action_space.seed(0)
     pool = [env.action_space.sample() for _ in range(64)]
     steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < SECONDS:
+    while time.perf_counter() - start < seconds:
         _, _, terminated, truncated, _ = env.step(pool[steps % 64])
         steps += 1
         if terminated or truncated:
@@ -34,7 +35,7 @@ def single_rate(env_id: str) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def vector_rate(env_id: str, num_envs: int) -> float:
+def vector_rate(env_id: str, num_envs: int, seconds: float = SECONDS) -> float:
     env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
     env.reset(seed=0)
     env.action_space.seed(0)
@@ -42,14 +43,20 @@ def vector_rate(env_id: str, num_envs: int) -> float:
     for i in range(20):  # warm-up: fill the campaign buffer
         env.step(pool[i % 8])
     steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < SECONDS:
+    while time.perf_counter() - start < seconds:
         env.step(pool[steps % 8])
         steps += 1
     return steps * num_envs / (time.perf_counter() - start)
 
 
 def main() -> None:
-    cartpole = single_rate("CartPole-v1")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.envs",
+        description="Env throughput against CartPole-v1; writes benchmarks/results/envs.md.",
+    )
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="time per row")
+    seconds = parser.parse_args().seconds
+    cartpole = single_rate("CartPole-v1", seconds)
     rows: list[list[object]] = [
         ["CartPole-v1 (gym.make, single)", f"{cartpole:,.0f}", "1.00×", "reference"]
     ]
@@ -59,7 +66,7 @@ def main() -> None:
         ("TIE-ForecastGuess-v1", 0.5),
         ("TIE-ForecastHard-v1", 0.5),
     ]:
-        rate = single_rate(env_id)
+        rate = single_rate(env_id, seconds)
         record[env_id] = rate
         rows.append(
             [
@@ -71,7 +78,7 @@ def main() -> None:
         )
     for env_id in ("TIE-Forecast-v1", "TIE-ForecastGuess-v1"):
         for num_envs in (16, 256, 1024):
-            rate = vector_rate(env_id, num_envs)
+            rate = vector_rate(env_id, num_envs, seconds)
             record[f"{env_id}/vector{num_envs}"] = rate
             note = "target ≥ 5×" if num_envs == 256 else ""
             rows.append(
@@ -82,7 +89,7 @@ def main() -> None:
                     note,
                 ]
             )
-    cartpole_after = single_rate("CartPole-v1")
+    cartpole_after = single_rate("CartPole-v1", seconds)
     rows.append(
         [
             "CartPole-v1 again (drift check)",
@@ -97,7 +104,7 @@ def main() -> None:
         ["environment", "steps/s", "vs CartPole", "note"],
         rows,
         [
-            f"Each row runs {SECONDS:.0f} s; default shipped model (EASE). Regenerate: `python -m benchmarks.envs`."
+            f"Each row runs {seconds:g} s; default shipped model (EASE). Regenerate: `python -m benchmarks.envs`."
         ],
     )
     (RESULTS / "envs.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
