@@ -3,6 +3,8 @@
 Nothing in an artifact can run code on load: weights are safetensors (a header and raw tensors),
 the manifest is JSON, and the model class comes from our own registry by name. The loader checks
 the format version, the weights checksum and the technique vocabulary before it returns a model.
+`check_format_version`, `write_weights` and `read_weights` are those checks on their own, so
+other artifacts (the text mapper) make the same promises with the same error messages.
 
 `ModelManifest` is the one reader and writer of model.json: training writes it, the envs, the
 forecast CLI and replay read its fields by name, never by `.get()` on nested dicts.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,14 +217,14 @@ class ModelManifest:
             raise DataError(
                 path, None, "not a JSON object", "rerun training to rewrite the artifact"
             )
-        version = raw.get("format_version")
-        if version != FORMAT_VERSION:
+        if "kind" in raw:  # other artifacts (the text mapper) name their kind; recommenders do not
             raise DataError(
                 path,
-                "format_version",
-                f"is {version!r}, this package reads {FORMAT_VERSION}",
-                "retrain with this version of tie-gym, or install the version that wrote it",
+                "kind",
+                f"is {raw['kind']!r}: not a recommender artifact",
+                "pass a recommender's folder (written by `python -m recommenders.train`)",
             )
+        check_format_version(raw.get("format_version"), path)
         family = raw.get("family")
         if family not in FAMILIES:
             raise DataError(
@@ -263,6 +266,64 @@ class ModelManifest:
             ) from exc
 
 
+def check_format_version(version: Any, path: Path | None, reads: int = FORMAT_VERSION) -> None:
+    """DataError unless an artifact's `format_version` is the one this package reads: another
+    version may lay out its fields or tensors differently and load as nonsense."""
+    if version != reads:
+        raise DataError(
+            path,
+            "format_version",
+            f"is {version!r}, this package reads {reads}",
+            "retrain with this version of tie-gym, or install the version that wrote it",
+        )
+
+
+def write_weights(directory: Path, state: Mapping[str, np.ndarray]) -> str:
+    """Write `weights.safetensors` atomically; returns its sha256, for the manifest to record."""
+    blob = save_safetensors({name: np.ascontiguousarray(array) for name, array in state.items()})
+    atomic_write(directory / WEIGHTS, lambda tmp: tmp.write_bytes(blob))
+    return hashlib.sha256(blob).hexdigest()
+
+
+def read_weights(directory: Path, expected_sha256: str) -> dict[str, np.ndarray]:
+    """The tensors of `weights.safetensors`, once the file is there, matches the manifest's
+    checksum, parses as safetensors (never a pickle) and holds only finite values.
+
+    Raises DataError naming the weights file, the field and the fix on each failure.
+    """
+    weights_path = directory / WEIGHTS
+    if not weights_path.is_file():
+        raise DataError(
+            weights_path, None, "weights file missing", "rerun training to rewrite the artifact"
+        )
+    blob = weights_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != expected_sha256:
+        raise DataError(
+            weights_path,
+            "weights_sha256",
+            "checksum does not match the manifest (truncated or modified)",
+            "re-copy the artifact or retrain",
+        )
+    try:
+        state = load_safetensors(blob)
+    except (SafetensorError, ValueError) as exc:
+        raise DataError(
+            weights_path, None, f"not a safetensors file ({exc})", "retrain to rewrite the artifact"
+        ) from exc
+    for name, tensor in state.items():
+        # The checksum proves the file is what training wrote, not that training converged: a
+        # diverged fit saves NaN/inf that would otherwise load silently and rank at random.
+        if not np.all(np.isfinite(tensor)):
+            raise DataError(
+                weights_path,
+                name,
+                f"tensor {name!r} {tensor.shape} holds {int(np.sum(~np.isfinite(tensor)))} "
+                "non-finite values (NaN or inf)",
+                "retrain (lower the learning rate or raise the regularisation if it diverged)",
+            )
+    return state
+
+
 def save_model(model: Recommender, directory: str | Path, manifest: ModelManifest) -> Path:
     """Write `weights.safetensors` then `model.json` (the manifest last, so it marks completeness).
 
@@ -270,19 +331,17 @@ def save_model(model: Recommender, directory: str | Path, manifest: ModelManifes
     checksum and versions are filled in here from the model and the weights written.
     """
     directory = Path(directory)
-    state = {name: np.ascontiguousarray(array) for name, array in model.state_dict().items()}
     if model.n_items != len(manifest.technique_ids):
         raise ValueError(
             f"model has {model.n_items} technique columns but the vocabulary has "
             f"{len(manifest.technique_ids)}"
         )
-    blob = save_safetensors(state)
-    atomic_write(directory / WEIGHTS, lambda tmp: tmp.write_bytes(blob))
+    sha256 = write_weights(directory, model.state_dict())
     complete = dataclasses.replace(
         manifest,
         family=model.family,
         hyperparameters=model.hparams,
-        weights_sha256=hashlib.sha256(blob).hexdigest(),
+        weights_sha256=sha256,
         package_version=recommenders.__version__,
         format_version=FORMAT_VERSION,
     )
@@ -326,35 +385,7 @@ def load_model(
     manifest_path, weights_path = directory / MANIFEST, directory / WEIGHTS
     manifest = ModelManifest.from_json(read_json(manifest_path), manifest_path)
     vocabulary = list(manifest.technique_ids)
-    if not weights_path.is_file():
-        raise DataError(
-            weights_path, None, "weights file missing", "rerun training to rewrite the artifact"
-        )
-    blob = weights_path.read_bytes()
-    if hashlib.sha256(blob).hexdigest() != manifest.weights_sha256:
-        raise DataError(
-            weights_path,
-            "weights_sha256",
-            "checksum does not match the manifest (truncated or modified)",
-            "re-copy the artifact or retrain",
-        )
-    try:
-        state = load_safetensors(blob)
-    except (SafetensorError, ValueError) as exc:
-        raise DataError(
-            weights_path, None, f"not a safetensors file ({exc})", "retrain to rewrite the artifact"
-        ) from exc
-    for name, tensor in state.items():
-        # The checksum proves the file is what training wrote, not that training converged: a
-        # diverged fit saves NaN/inf that would otherwise load silently and rank at random.
-        if not np.all(np.isfinite(tensor)):
-            raise DataError(
-                weights_path,
-                name,
-                f"tensor {name!r} {tensor.shape} holds {int(np.sum(~np.isfinite(tensor)))} "
-                "non-finite values (NaN or inf)",
-                "retrain (lower the learning rate or raise the regularisation if it diverged)",
-            )
+    state = read_weights(directory, manifest.weights_sha256)
     family = manifest.family
     try:
         model = make_model(family, **manifest.hyperparameters)

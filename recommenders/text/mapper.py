@@ -2,14 +2,15 @@
 
 Training uses scikit-learn; the saved model is plain arrays (vocabulary, idf, weights) in
 safetensors + JSON, and prediction re-implements the TF-IDF transform and the sigmoid in NumPy, so
-loading a model never unpickles anything. Explanations are exact for a linear model: a term's
+loading a model never unpickles anything. Saving and loading go through the recommender
+artifacts' checks (`recommenders.artifacts`: format version, checksum, safetensors, finite
+tensors), with their error messages. Explanations are exact for a linear model: a term's
 contribution to a technique's logit is its TF-IDF value times the technique's weight.
 """
 
 from __future__ import annotations
 
 import codecs
-import hashlib
 import json
 import os
 import re
@@ -19,15 +20,23 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from safetensors.numpy import load as load_safetensors
-from safetensors.numpy import save as save_safetensors
 
+from recommenders.artifacts import (
+    MANIFEST,
+    WEIGHTS,
+    check_format_version,
+    read_weights,
+    resolve_model_dir,
+    write_weights,
+)
 from recommenders.errors import DataError
 from recommenders.jsonio import atomic_write, read_json, write_json
 from recommenders.text.corpus import Sentence, mentioned_techniques, split_sentences
 from recommenders.text.ioc import Indicator, extract_iocs
 
 FORMAT_VERSION = 1
+KIND = "text-mapper"
+"""model.json's `kind`: what tells a text mapper's folder from a recommender's."""
 TOKEN_PATTERN = r"(?u)\b\w[\w\-]*\w\b|\b\w\b"
 MAX_TEXT_CHARS = 2_000_000
 """Longest text mapped in one call (~300 pages); longer input is refused with a fix."""
@@ -39,6 +48,7 @@ DEFAULT_TEXT_MODEL = "runs/text"
 """Where `python -m recommenders.text.train` (`make text`) writes by default, relative to the
 current folder; `TIE_TEXT_MODEL` overrides it."""
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+_SHARED: dict[Path, TextMapper] = {}
 
 
 def as_text(value: str | bytes, source: str = "text") -> str:
@@ -73,8 +83,6 @@ def text_model_dir(path: str | Path | None = None) -> Path:
 
     Raises a DataError naming the absolute folder looked at and how to train a mapper there.
     """
-    from recommenders.artifacts import resolve_model_dir  # imports torch: only when needed
-
     chosen = path or os.environ.get(TEXT_MODEL_ENV) or DEFAULT_TEXT_MODEL
     folder = Path(chosen).expanduser().absolute()
     try:
@@ -348,27 +356,29 @@ class TextMapper:
     # -- persistence ----------------------------------------------------------------------
 
     def save(self, directory: str | Path, **provenance: Any) -> Path:
+        """Write the arrays as safetensors, the vocabulary and settings as JSON (model.json last,
+        so it marks completeness); `provenance` adds training facts to model.json."""
         directory = Path(directory)
         weights = self.weights
-        blob = save_safetensors(
+        sha256 = write_weights(
+            directory,
             {
-                "idf": self.idf,
+                "idf": self.idf,  # type: ignore[dict-item]
                 "bias": self.bias,  # type: ignore[dict-item]
-                "weights_data": weights.data.astype(np.float32),
+                "weights_data": weights.data.astype(np.float32),  # type: ignore[union-attr]
                 "weights_indices": weights.indices.astype(np.int32),  # type: ignore[union-attr]
                 "weights_indptr": weights.indptr.astype(np.int64),  # type: ignore[union-attr]
-            }
+            },
         )
-        atomic_write(directory / "weights.safetensors", lambda tmp: tmp.write_bytes(blob))
         atomic_write(
             directory / "vocabulary.json",
             lambda tmp: tmp.write_text(json.dumps(self.vocabulary), encoding="utf-8"),
         )
         write_json(
-            directory / "model.json",
+            directory / MANIFEST,
             {
                 "format_version": FORMAT_VERSION,
-                "kind": "text-mapper",
+                "kind": KIND,
                 "labels": self.labels,
                 "threshold": self.threshold,
                 "unsupported_threshold": self.unsupported_threshold,
@@ -377,7 +387,7 @@ class TextMapper:
                 "regularization_c": self.regularization_c,
                 "max_features": self.max_features,
                 "prune": self.prune,
-                "weights_sha256": hashlib.sha256(blob).hexdigest(),
+                "weights_sha256": sha256,
                 **provenance,
             },
         )
@@ -385,28 +395,22 @@ class TextMapper:
 
     @classmethod
     def load(cls, directory: str | Path) -> TextMapper:
+        """Load and verify a saved mapper; DataError naming the file, field and fix when the
+        folder holds another kind of artifact (a recommender), another format version, or
+        weights that are missing, modified, not safetensors or not finite."""
         directory = Path(directory)
-        manifest_path = directory / "model.json"
+        manifest_path = directory / MANIFEST
         manifest = read_json(manifest_path)
-        if (
-            manifest.get("kind") != "text-mapper"
-            or manifest.get("format_version") != FORMAT_VERSION
-        ):
+        kind = manifest.get("kind") if isinstance(manifest, dict) else None
+        if kind != KIND:
             raise DataError(
                 manifest_path,
-                "kind/format_version",
-                "not a text-mapper artifact of this version",
-                "train one with `python -m recommenders.text.train`",
+                "kind",
+                f"is {kind!r}, not {KIND!r}: not a text mapper (a recommender's folder?)",
+                "train one with `python -m recommenders.text.train`, or point at its folder",
             )
-        blob = (directory / "weights.safetensors").read_bytes()
-        if hashlib.sha256(blob).hexdigest() != manifest.get("weights_sha256"):
-            raise DataError(
-                directory / "weights.safetensors",
-                "weights_sha256",
-                "checksum mismatch (truncated or modified)",
-                "re-copy the artifact or retrain",
-            )
-        arrays = load_safetensors(blob)
+        check_format_version(manifest.get("format_version"), manifest_path, FORMAT_VERSION)
+        arrays = read_weights(directory, str(manifest.get("weights_sha256", "")))
         mapper = cls(
             manifest["threshold"],
             manifest["regularization_c"],
@@ -425,8 +429,15 @@ class TextMapper:
                 shape=(len(mapper.labels), len(mapper.vocabulary)),
             )
         except (KeyError, ValueError) as exc:
-            raise DataError(
-                directory / "weights.safetensors", "weights", f"unusable ({exc})", "retrain"
-            ) from exc
+            raise DataError(directory / WEIGHTS, "weights", f"unusable ({exc})", "retrain") from exc
         mapper._prepare()
         return mapper
+
+    @classmethod
+    def shared(cls, path: str | Path | None = None) -> TextMapper:
+        """One loaded mapper per folder and process (`text_model_dir(path)` picks the folder):
+        every env in a vector maps text with the same ~25 MB of weights, loaded once."""
+        folder = text_model_dir(path).resolve()  # one entry however the folder is spelled
+        if folder not in _SHARED:
+            _SHARED[folder] = cls.load(folder)
+        return _SHARED[folder]

@@ -8,7 +8,6 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from recommenders.forecast import observed_techniques
 from tie_gym.adversary import (
     DEFAULT_MODEL,
     DEFAULT_TEMPERATURE,
@@ -18,6 +17,7 @@ from tie_gym.adversary import (
     CampaignMode,
     CampaignStream,
 )
+from tie_gym.envs.analyst import analyst_start
 from tie_gym.envs.checks import check_lengths, check_render_mode, discrete_index
 from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores
 from tie_gym.render import ansi_step, campaign_grid
@@ -25,20 +25,7 @@ from tie_gym.render import ansi_step, campaign_grid
 ActionMode = Literal["scores", "guess"]
 RewardMode = Literal["hit", "ndcg"]
 
-
-_TEXT_MAPPERS: dict[str, Any] = {}
 _ROW = np.zeros(1, dtype=np.int64)
-
-
-def get_text_mapper(path: str | None) -> Any:
-    """The text mapper at `path` (a model folder or an output folder with best.json; None:
-    `$TIE_TEXT_MODEL`, else `runs/text` in the current folder), cached by its folder."""
-    from recommenders.text.mapper import TextMapper, text_model_dir
-
-    folder = str(text_model_dir(path))
-    if folder not in _TEXT_MAPPERS:
-        _TEXT_MAPPERS[folder] = TextMapper.load(folder)
-    return _TEXT_MAPPERS[folder]
 
 
 class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
@@ -244,33 +231,6 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self._obs[2 * n + 1 :] = np.tanh(z / 3.0)  # squashed into the Box's [-1, 1]
         return self._obs.copy()
 
-    def _columns(self, observed: Any, what: str) -> tuple[np.ndarray, dict[str, str]]:
-        """Columns of the usable observed IDs, and the ignored ones with why
-        (`recommenders.forecast.observed_techniques`, shared with the forecast CLI)."""
-        techniques = observed_techniques(
-            observed, self.adversary.manifest, self.adversary.data_dir, what
-        )
-        if len(techniques.usable) >= self.n_techniques:
-            raise ValueError(
-                f"{what} must leave at least one technique of the vocabulary to forecast"
-            )
-        index = {t: i for i, t in enumerate(self.vocabulary)}
-        return np.array([index[t] for t in techniques.usable], dtype=np.int64), techniques.ignored
-
-    def _techniques_from_text(self, text: Any) -> list[str]:
-        """Techniques the text mapper finds in an analyst's incident text."""
-        if not isinstance(text, str | bytes):
-            raise ValueError(
-                f"options['text'] must be the incident text as a string, got {type(text).__name__}"
-            )
-        found = get_text_mapper(self.text_model).map_text(text).technique_ids()
-        if not found:
-            raise ValueError(
-                "the text mapper found no technique in this text; "
-                "pass options={'observed': [...]} or a more detailed description"
-            )
-        return found
-
     # -- Gymnasium API -----------------------------------------------------------------------
 
     def reset(
@@ -279,14 +239,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         super().reset(seed=seed)
         if seed is not None:
             self._stream.clear()
-        options = options or {}
-        observed, what = options.get("observed"), "options['observed']"
-        if options.get("text") is not None:
-            observed = self._techniques_from_text(options["text"])
-            what = "the techniques the text mapper found"
-        ignored: dict[str, str] | None = None
-        if observed is not None:
-            given, ignored = self._columns(observed, what)
+        start = analyst_start(options or {}, self.adversary, self.text_model)
+        if start is not None:
             config = self.campaign_config
             self._campaign = self.adversary.generate(
                 self.np_random,
@@ -294,10 +248,10 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
                 config.temperature,
                 config.top_p,
                 config.order,  # type: ignore[arg-type]
-                initial=[given],
+                initial=[start.columns],
                 max_length=config.max_length,
             )[0]
-            self._cursor = len(given)
+            self._cursor = len(start.columns)
         else:
             self._campaign = self._stream.take(self.np_random)[0]
             self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
@@ -316,8 +270,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             "campaign_length": len(self._campaign.techniques),
             "action_mask": ~self._seen,
         }
-        if ignored is not None:
-            info["ignored"] = ignored
+        if start is not None:
+            info["ignored"] = start.ignored
         self._last_info = info
         return observation, info
 

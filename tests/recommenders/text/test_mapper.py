@@ -1,6 +1,9 @@
+import json
+
 import numpy as np
 import pytest
 
+from recommenders.artifacts import DEFAULT_MODEL_DIR, WEIGHTS, load_model
 from recommenders.errors import DataError
 from recommenders.text.corpus import Sentence, split_sentences
 from recommenders.text.mapper import MAX_TEXT_CHARS, Evidence, TextMapper, as_text
@@ -185,3 +188,57 @@ def test_as_text_names_the_source():
 )
 def test_evidence_excerpt_cuts_at_a_word_boundary(sentence, shown):
     assert Evidence(sentence, 0.9, []).excerpt(width=12) == shown
+
+
+def test_tampered_weights_are_refused_with_the_artifact_wording(mapper, tmp_path):
+    mapper.save(tmp_path / "m")
+    weights = tmp_path / "m" / WEIGHTS
+    blob = bytearray(weights.read_bytes())
+    blob[-1] ^= 0xFF  # same length, one byte flipped
+    weights.write_bytes(bytes(blob))
+    with pytest.raises(DataError) as info:
+        TextMapper.load(tmp_path / "m")
+    assert info.value.path == str(weights) and info.value.field == "weights_sha256"
+    assert info.value.problem == "checksum does not match the manifest (truncated or modified)"
+    weights.unlink()
+    with pytest.raises(DataError, match="weights file missing"):
+        TextMapper.load(tmp_path / "m")
+
+
+def test_non_finite_weights_are_refused(mapper, tmp_path):
+    """A NaN saved with a valid checksum must not load and map every sentence to nothing."""
+    diverged = TextMapper.load(mapper.save(tmp_path / "m"))
+    diverged.idf = diverged.idf.copy()
+    diverged.idf[3] = np.nan
+    diverged.save(tmp_path / "nan")
+    with pytest.raises(DataError) as info:
+        TextMapper.load(tmp_path / "nan")
+    assert info.value.path.endswith(WEIGHTS) and info.value.field == "idf"
+    assert "1 non-finite" in info.value.problem
+
+
+def test_other_format_version_is_refused(mapper, tmp_path):
+    manifest_path = mapper.save(tmp_path / "m") / "model.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(DataError) as info:
+        TextMapper.load(tmp_path / "m")
+    assert info.value.field == "format_version" and "this package reads 1" in info.value.problem
+
+
+def test_a_mapper_and_a_recommender_refuse_each_others_folders(mapper, tmp_path):
+    with pytest.raises(DataError, match="not a text mapper") as info:
+        TextMapper.load(DEFAULT_MODEL_DIR)
+    assert info.value.field == "kind"
+    with pytest.raises(DataError, match="not a recommender artifact") as info:
+        load_model(mapper.save(tmp_path / "m"))
+    assert info.value.field == "kind"
+
+
+def test_shared_loads_each_folder_once(mapper, tmp_path):
+    first, second = mapper.save(tmp_path / "a"), mapper.save(tmp_path / "b")
+    shared = TextMapper.shared(first)
+    assert TextMapper.shared(str(first)) is shared
+    assert TextMapper.shared(tmp_path / "b" / ".." / "a") is shared
+    other = TextMapper.shared(second)
+    assert other is not shared and other.labels == shared.labels
