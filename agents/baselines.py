@@ -1,7 +1,7 @@
 """Baseline defenders with one interface: `act(observation, info) -> action`.
 
-Each baseline reads only what the environment exposes (the multi-hot of seen techniques at the
-start of the observation), so it works on any TIE-Forecast variant in either action mode.
+Each baseline reads only what the environment exposes (the seen techniques and the last one,
+through `tie_gym.observation`), so it works on any TIE-Forecast variant in either action mode.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from recommenders.models import Recommender
+from tie_gym.observation import ObservationSchema
 
 
 class Agent:
@@ -19,6 +20,8 @@ class Agent:
     def __init__(self, n_techniques: int, action_mode: str = "scores") -> None:
         self.n_techniques = n_techniques
         self.action_mode = action_mode
+        # TIE-Forecast's layout; `seen` and `last` are the same columns with recommender features
+        self.schema = ObservationSchema(n_techniques)
 
     def _emit(self, scores: np.ndarray, seen: np.ndarray) -> np.ndarray | int:
         if self.action_mode == "guess":
@@ -42,8 +45,7 @@ class RandomAgent(Agent):
         self.rng = np.random.default_rng(seed)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
-        seen = observation[: self.n_techniques] > 0
-        return self._emit(self.rng.random(self.n_techniques), seen)
+        return self._emit(self.rng.random(self.n_techniques), self.schema.seen(observation))
 
 
 class FrequencyAgent(Agent):
@@ -54,7 +56,7 @@ class FrequencyAgent(Agent):
         self.popularity = np.asarray(popularity, dtype=np.float64)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
-        return self._emit(self.popularity, observation[: self.n_techniques] > 0)
+        return self._emit(self.popularity, self.schema.seen(observation))
 
 
 class GreedyAgent(Agent):
@@ -75,7 +77,7 @@ class GreedyAgent(Agent):
 
     def scores(self, observation: np.ndarray) -> np.ndarray:
         """The recommender's fold-in scores for the techniques seen in `observation`."""
-        seen = observation[: self.n_techniques] > 0
+        seen = self.schema.seen(observation)
         if np.any(self._known & ~seen):  # a new episode started without reset()
             self.reset()
         new = np.flatnonzero(seen & ~self._known)
@@ -85,7 +87,7 @@ class GreedyAgent(Agent):
         return self.fold_in.scores(self._row)[0]
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
-        return self._emit(self.scores(observation), observation[: self.n_techniques] > 0)
+        return self._emit(self.scores(observation), self.schema.seen(observation))
 
 
 class TacticGreedyAgent(GreedyAgent):
@@ -100,7 +102,7 @@ class TacticGreedyAgent(GreedyAgent):
     the first forecast; on random or model order it has nothing to exploit.
 
     Scores of unseen techniques with an earlier first tactic than the last revealed technique's
-    (the one-hot at observation[n:2n]) are shifted below every other score, keeping their order
+    (`ObservationSchema.last`) are shifted below every other score, keeping their order
     among themselves; all other scores are GreedyAgent's.
     """
 
@@ -116,10 +118,9 @@ class TacticGreedyAgent(GreedyAgent):
             )
 
     def scores(self, observation: np.ndarray) -> np.ndarray:
-        n = self.n_techniques
         scores = super().scores(observation).astype(np.float64)
-        last = int(np.argmax(observation[n : 2 * n]))
-        earlier = (self.first_tactic_rank < self.first_tactic_rank[last]) & (observation[:n] <= 0)
+        last, unseen = int(self.schema.last(observation)), ~self.schema.seen(observation)
+        earlier = (self.first_tactic_rank < self.first_tactic_rank[last]) & unseen
         if not earlier.any():
             return scores
         # the smallest shift that puts the earlier block below every other score: `act` rescales

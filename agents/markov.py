@@ -50,6 +50,5 @@ class MarkovAgent(Agent):
         self.prior = backoff * np.asarray(popularity, dtype=np.float64)
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
-        n = self.n_techniques
-        last = int(np.argmax(observation[n : 2 * n]))
-        return self._emit(self.probabilities[last] + self.prior, observation[:n] > 0)
+        last = int(self.schema.last(observation))
+        return self._emit(self.probabilities[last] + self.prior, self.schema.seen(observation))

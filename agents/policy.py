@@ -28,6 +28,7 @@ from agents.algorithms import (
 )
 from agents.baselines import Agent
 from recommenders.errors import DataError
+from tie_gym.observation import ObservationSchema
 
 
 def _constant(_: float) -> float:
@@ -269,8 +270,9 @@ class PolicyAgent(Agent):
                 "on envs of the model it was trained with (agents.policy.load_run checks run.json)"
             )
         width = model.observation_space.shape[0]
+        featured = ObservationSchema(n_techniques, recommender=True)
         # a policy trained with the recommender's scores in its observation plays envs that have them
-        self.features = "recommender" if width == 3 * n_techniques + 1 else "none"
+        self.features = "recommender" if width == featured.width else "none"
 
     @torch.no_grad()
     def preferences(self, observation: np.ndarray) -> np.ndarray:
@@ -284,4 +286,4 @@ class PolicyAgent(Agent):
         return distribution.distribution.logits[0].cpu().numpy()
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> np.ndarray | int:
-        return self._emit(self.preferences(observation), observation[: self.n_techniques] > 0)
+        return self._emit(self.preferences(observation), self.schema.seen(observation))

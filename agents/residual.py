@@ -19,14 +19,16 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import MlpExtractor
 from torch import nn
 
-# tanh(z/3) in the observation; clamping keeps atanh finite for float32 values that round to ±1
-_SQUASH, _EDGE = 3.0, 1.0 - 1e-6
+from tie_gym.observation import RECOMMENDER_SQUASH, ObservationSchema
+
+# clamping keeps atanh finite for float32 values that round to ±1
+_EDGE = 1.0 - 1e-6
 
 
-def prior_logits(features: torch.Tensor, n_actions: int) -> torch.Tensor:
-    """The recommender's standardised scores z, recovered from the observation's last n columns."""
-    squashed = features[..., -n_actions:].clamp(-_EDGE, _EDGE)
-    return _SQUASH * torch.atanh(squashed)
+def prior_logits(features: torch.Tensor, schema: ObservationSchema) -> torch.Tensor:
+    """The recommender's standardised scores z, recovered from the observation's tanh(z / 3)."""
+    squashed = schema.recommender_features(features).clamp(-_EDGE, _EDGE)
+    return RECOMMENDER_SQUASH * torch.atanh(squashed)
 
 
 class PriorMlpExtractor(MlpExtractor):
@@ -35,6 +37,7 @@ class PriorMlpExtractor(MlpExtractor):
     def __init__(self, n_actions: int, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.n_actions = n_actions
+        self.schema = ObservationSchema(n_actions, recommender=True)
         self.latent_dim_hidden = self.latent_dim_pi
         self.latent_dim_pi = self.latent_dim_hidden + n_actions
 
@@ -42,7 +45,7 @@ class PriorMlpExtractor(MlpExtractor):
         return self.forward_actor(features), self.forward_critic(features)
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.policy_net(features), prior_logits(features, self.n_actions)], -1)
+        return torch.cat([self.policy_net(features), prior_logits(features, self.schema)], -1)
 
 
 class ResidualHead(nn.Module):
@@ -73,10 +76,11 @@ class _Residual:
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError("ResidualPolicy needs a single-guess env (Discrete actions)")
         n = int(action_space.n)
-        if observation_space.shape != (3 * n + 1,):
+        width = ObservationSchema(n, recommender=True).width
+        if observation_space.shape != (width,):
             raise ValueError(
                 f"ResidualPolicy needs the recommender's scores in the observation "
-                f"(width {3 * n + 1}, got {observation_space.shape}); train on an env made with "
+                f"(width {width}, got {observation_space.shape}); train on an env made with "
                 'features="recommender", e.g. TIE-ForecastGuessFeatures-v1'
             )
         return n

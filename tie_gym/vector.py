@@ -63,7 +63,8 @@ class ForecastVectorEnv(VectorEnv):
         self._cursor = np.zeros(num_envs, dtype=np.int64)
         self._steps = np.zeros(num_envs, dtype=np.int64)
         self._seen = np.zeros((num_envs, n), dtype=bool)
-        self._obs = np.zeros((num_envs, 2 * n + 1), dtype=np.float32)
+        self.schema = self._template.schema
+        self._obs = self.schema.empty(num_envs)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         t = self._template
         # larger batches than a single env: N envs consume campaigns N times as fast
@@ -75,21 +76,17 @@ class ForecastVectorEnv(VectorEnv):
 
     def _start(self, rows: np.ndarray) -> None:
         """Give these envs fresh campaigns and their first observation."""
-        n = self.n_techniques
         sequences, lengths = self._stream.take_block(self.np_random, len(rows))
         self._sequences[rows, : sequences.shape[1]] = sequences
         self._lengths[rows] = lengths
         cursor = self._cursor[rows] = np.minimum(self._template.initial, lengths - 1)
         self._steps[rows] = 0
         self._seen[rows] = False
-        self._obs[rows] = 0.0
         for slot in range(int(cursor.max())):  # the shown prefix: usually one technique
             showing = rows[cursor > slot]
             self._seen[showing, self._sequences[showing, slot]] = True
-        self._obs[rows, :n] = self._seen[rows]
-        last = self._sequences[rows, self._cursor[rows] - 1]
-        self._obs[rows, n + last] = 1.0
-        self._obs[rows, 2 * n] = np.minimum(self._cursor[rows] / 100.0, 1.0)
+        last = self._sequences[rows, cursor - 1]
+        self.schema.encode_batch(self._seen[rows], last, cursor, out=self._obs, rows=rows)
         self._needs_reset[rows] = False
 
     def reset(
@@ -146,13 +143,11 @@ class ForecastVectorEnv(VectorEnv):
         # advance the envs that stepped
         live = rows[stepping]
         previous = self._sequences[live, self._cursor[live] - 1]
-        self._obs[live, n + previous] = 0.0
-        self._seen[live, revealed[live]] = True
-        self._obs[live, revealed[live]] = 1.0
-        self._obs[live, n + revealed[live]] = 1.0
+        revealed_live = revealed[live]
+        self._seen[live, revealed_live] = True
         self._cursor[live] += 1
         self._steps[live] += 1
-        self._obs[live, 2 * n] = np.minimum(self._cursor[live] / 100.0, 1.0)
+        self.schema.reveal_batch(self._obs, live, revealed_live, previous, self._cursor[live])
         terminated = stepping & (self._cursor >= self._lengths)
         truncated = stepping & ~terminated
         truncated &= (

@@ -42,15 +42,15 @@ def test_tactic_greedy_is_greedy_with_earlier_tactics_moved_last():
     rank = env.adversary.first_tactic_rank
     greedy = GreedyAgent(env.adversary.model)
     tactic = TacticGreedyAgent(env.adversary.model, rank)
-    n, moved = env.n_techniques, 0
+    moved = 0
     for seed in range(4):
         observation, info = env.reset(seed=seed)
         greedy.reset()
         tactic.reset()
         done = False
         while not done:
-            unseen = observation[:n] == 0
-            last = int(np.argmax(observation[n : 2 * n]))
+            # from the env's state, not the observation: the agent must read the same from it
+            unseen, last = env.action_masks(), env.vocabulary.index(env.seen_ids[-1])
             earlier = unseen & (rank < rank[last])
             greedy_order = _unseen_order(greedy.scores(observation), unseen)
             expected = np.concatenate(
@@ -71,10 +71,9 @@ def test_tactic_greedy_guess_mode_guesses_a_later_tactic():
     rank = env.adversary.first_tactic_rank
     agent = TacticGreedyAgent(env.adversary.model, rank, action_mode="guess")
     observation, info = env.reset(seed=0)
-    n = env.n_techniques
     guess = agent.act(observation, info)
     assert env.action_masks()[guess]
-    assert rank[guess] >= rank[int(np.argmax(observation[n : 2 * n]))]
+    assert rank[guess] >= rank[env.vocabulary.index(env.seen_ids[-1])]
     with pytest.raises(ValueError, match="first_tactic_rank"):
         TacticGreedyAgent(env.adversary.model, rank[:-1])
 

@@ -20,9 +20,8 @@ def test_untrained_residual_policy_ranks_like_greedy():
     agent = PolicyAgent(model, env.unwrapped.n_techniques)
     greedy = GreedyAgent(env.unwrapped.adversary.model)
     observation, info = env.reset(seed=5)
-    n = env.unwrapped.n_techniques
     for _ in range(4):
-        unseen = observation[:n] == 0
+        unseen = ~env.unwrapped.schema.seen(observation)
         ours = agent.preferences(observation)[unseen]
         theirs = np.asarray(greedy.act(observation, info))[unseen]
         assert list(np.argsort(-ours)[:20]) == list(np.argsort(-theirs)[:20])

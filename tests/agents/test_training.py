@@ -153,7 +153,7 @@ def test_a_score_vector_policy_trains_and_plays_its_mean_action(algo, tmp_path):
     action, _ = agent.model.predict(observation, deterministic=True)  # SB3 clips the mean
     np.testing.assert_allclose(np.clip(mean, -1, 1), action, rtol=1e-6, atol=1e-6)
     guess = PolicyAgent(agent.model, env.unwrapped.n_techniques, action_mode="guess")
-    unseen = observation[: env.unwrapped.n_techniques] == 0
+    unseen = ~env.unwrapped.schema.seen(observation)
     assert guess.act(observation, {}) == int(np.argmax(np.where(unseen, mean, -np.inf)))
 
 

@@ -98,15 +98,17 @@ def test_make_without_prior_import():
 def test_step_semantics_scores_mode():
     env = gym.make("TIE-Forecast-v1", k=3).unwrapped
     obs, info = env.reset(seed=0)
-    n = env.n_techniques
-    assert obs[:n].sum() == 1 and obs[n : 2 * n].sum() == 1
+    n, schema = env.n_techniques, env.schema
+    assert schema.seen(obs).sum() == 1 and schema.last(obs) == env._campaign.techniques[0]
     target = env._campaign.techniques[env._cursor]
     action = np.full(n, -1.0, dtype=np.float32)
     action[target] = 1.0
     obs, reward, _, _, info = env.step(action)
     assert reward == 1.0 and info["rank"] == 1 and info["hit"] and info["is_success"]
     assert (
-        info["revealed"] == env.vocabulary[target] and obs[target] == 1.0 and obs[n + target] == 1.0
+        info["revealed"] == env.vocabulary[target]
+        and schema.seen(obs)[target]
+        and schema.last(obs) == target
     )
     assert not info["action_mask"][target]
     # The revealed technique scored lowest: rank is its position among unseen techniques.
@@ -119,7 +121,7 @@ def test_step_semantics_scores_mode():
         action = np.linspace(1, 0, n, dtype=np.float32)
         action[nxt] = -1.0
         _, reward, _, _, info = env.step(action)
-        assert reward == 0.0 and info["rank"] == n - obs[:n].sum()
+        assert reward == 0.0 and info["rank"] == n - schema.seen(obs).sum()
 
 
 def test_ndcg_reward_and_guess_mode():
@@ -191,14 +193,15 @@ def test_reset_from_analyst_observations():
     columns = [index[t] for t in given]
     assert env.seen_ids == given and info["campaign_length"] >= 3
     assert list(env._campaign.techniques[:2]) == columns
-    assert set(np.flatnonzero(obs[:n])) == set(columns)  # both are in the observation
-    assert np.flatnonzero(obs[n : 2 * n]).tolist() == [columns[-1]]
+    decoded = env.schema.decode(obs)
+    assert set(np.flatnonzero(decoded.seen)) == set(columns)  # both are in the observation
+    assert decoded.last == columns[-1]
     # TIE's forecast in the observation is the fold-in of the whole given set, not its last ID
     scores = env.adversary.model.score(
         sp.csr_matrix((np.ones(2, dtype=np.float32), ([0, 0], columns)), shape=(1, n))
     )[0]
     z = (scores - scores.mean()) / scores.std()
-    np.testing.assert_allclose(obs[2 * n + 1 :], np.tanh(z / 3.0), atol=1e-4)
+    np.testing.assert_allclose(decoded.recommender_features, np.tanh(z / 3.0), atol=1e-4)
     _, _, _, _, info = env.step(np.zeros(n, dtype=np.float32))
     assert info["revealed"] not in given
     with pytest.raises(ValueError, match="vocabulary"):
@@ -311,12 +314,14 @@ def test_recommender_features_match_greedy_ranking():
 
     env = gym.make("TIE-ForecastGuessFeatures-v1").unwrapped
     obs, info = env.reset(seed=2)
-    n = env.n_techniques
+    n, schema = env.n_techniques, env.schema
     greedy = GreedyAgent(env.adversary.model, action_mode="guess")
     for _ in range(3):
-        features = obs[2 * n + 1 :]
+        features = schema.recommender_features(obs)
         assert features.shape == (n,) and np.all(np.abs(features) <= 1)
-        assert int(np.argmax(np.where(obs[:n] > 0, -np.inf, features))) == greedy.act(obs, info)
+        assert int(np.argmax(np.where(schema.seen(obs), -np.inf, features))) == greedy.act(
+            obs, info
+        )
         obs, _, terminated, _, info = env.step(greedy.act(obs, info))
         if terminated:
             break

@@ -16,9 +16,9 @@ def test_make_vec_builds_native_env():
     env = _make()
     assert isinstance(env, ForecastVectorEnv)
     obs, _ = env.reset(seed=0)
-    n = env.unwrapped.n_techniques
-    assert obs.shape == (8, 2 * n + 1) and env.action_space.shape == (8, n)
-    assert np.all(obs[:, :n].sum(axis=1) == 1)
+    n, schema = env.unwrapped.n_techniques, env.unwrapped.schema
+    assert obs.shape == (8, schema.width) and env.action_space.shape == (8, n)
+    assert np.all(schema.seen(obs).sum(axis=1) == 1)
 
 
 def test_seeded_runs_repeat():
@@ -54,7 +54,7 @@ def test_next_step_autoreset_and_perfect_forecast():
         obs, reward, terminated, truncated, info = env.step(action)
         # envs that ended last step were reset now: reward 0, fresh one-technique observation
         assert np.all(reward[ended_before] == 0.0)
-        assert np.all(obs[ended_before, : base.n_techniques].sum(axis=1) == 1)
+        assert np.all(base.schema.seen(obs[ended_before]).sum(axis=1) == 1)
         assert np.all(reward[~ended_before] == 1.0) and np.all(info["rank"][~ended_before] == 1)
         resets_seen += int(ended_before.sum())
         ended_before = terminated | truncated
@@ -80,18 +80,18 @@ def test_guess_mode_masks_and_bad_actions():
         scores.step(bad)
 
 
-def _greedy(observation, n, weights):
+def _greedy(observation, schema, weights):
     """EASE greedy forecast from the observation: the seen multi-hot times B (TIE's approach)."""
-    return (observation[..., :n] @ weights).astype(np.float32)
+    return (schema.seen(observation).astype(np.float32) @ weights).astype(np.float32)
 
 
 def _single_greedy_rate(steps=3000, **kwargs):
     env = gym.make("TIE-Forecast-v1", **kwargs)
-    n, weights = env.unwrapped.n_techniques, env.unwrapped.adversary.model.weights
+    schema, weights = env.unwrapped.schema, env.unwrapped.adversary.model.weights
     obs, _ = env.reset(seed=0)
     hits = []
     for _ in range(steps):
-        obs, r, te, tr, _ = env.step(_greedy(obs, n, weights))
+        obs, r, te, tr, _ = env.step(_greedy(obs, schema, weights))
         hits.append(r)
         if te or tr:
             obs, _ = env.reset()
@@ -100,11 +100,11 @@ def _single_greedy_rate(steps=3000, **kwargs):
 
 def _vector_greedy_rate(rounds=50, **kwargs):
     env = _make(num_envs=64, **kwargs)
-    n, weights = env.unwrapped.n_techniques, env.unwrapped.adversary.model.weights
+    schema, weights = env.unwrapped.schema, env.unwrapped.adversary.model.weights
     obs, _ = env.reset(seed=0)
     hits = []
     for _ in range(rounds):
-        obs, r, _, _, info = env.step(_greedy(obs, n, weights))
+        obs, r, _, _, info = env.step(_greedy(obs, schema, weights))
         hits.extend(r[info["_hit"]])
     return float(np.mean(hits))
 

@@ -17,6 +17,7 @@ from tie_gym.adversary import (
     CampaignStream,
 )
 from tie_gym.envs.checks import check_render_mode, discrete_index
+from tie_gym.observation import ObservationSchema
 
 
 class DefendEnv(gym.Env[np.ndarray, int]):
@@ -39,6 +40,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
 
     `Box(0, 1, (3n + 2,), float32)`: seen techniques (multi-hot), detected techniques (multi-hot),
     the technique revealed last (one-hot), the remaining budget fraction, progress (reveals / 100).
+    `env.schema` (`tie_gym.observation.ObservationSchema`) writes and reads this layout.
 
     ## Rewards
 
@@ -95,7 +97,8 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         self.budget, self.detection_cost, self.catch_bonus = budget, detection_cost, catch_bonus
         self.campaign_config = config
         self.render_mode = render_mode
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(3 * n + 2,), dtype=np.float32)
+        self.schema = ObservationSchema(n, detections=True)
+        self.observation_space = self.schema.space
         self.action_space = spaces.Discrete(n + 1)
         self._campaign: Campaign | None = None
         self._cursor = 0
@@ -113,14 +116,13 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         return mask
 
     def _observation(self) -> np.ndarray:
-        n = self.n_techniques
-        obs = np.zeros(3 * n + 2, dtype=np.float32)
-        obs[:n] = self._seen
-        obs[n : 2 * n] = self._detected
-        obs[2 * n + self._campaign.techniques[self._cursor - 1]] = 1.0  # type: ignore[union-attr]
-        obs[3 * n] = self._remaining / self.budget
-        obs[3 * n + 1] = min(self._cursor / 100.0, 1.0)
-        return obs
+        return self.schema.encode(
+            self._seen,
+            self._campaign.techniques[self._cursor - 1],  # type: ignore[union-attr]
+            self._cursor,
+            detected=self._detected,
+            budget_left=self._remaining / self.budget,
+        )
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -19,6 +19,7 @@ from tie_gym.adversary import (
 )
 from tie_gym.envs.analyst import analyst_start
 from tie_gym.envs.checks import check_lengths, check_render_mode, discrete_index
+from tie_gym.observation import ObservationSchema
 from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores
 from tie_gym.render import ansi_step, campaign_grid
 
@@ -55,6 +56,9 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     | `n … 2n-1`   | the technique revealed last (one-hot)     |
     | `2n`         | progress: reveals so far / 100            |
     | `2n+1 … 3n`  | with `features="recommender"` only: the adversary model's fold-in scores of the seen set, standardised and squashed by tanh(z/3) into [-1, 1] (TIE's own forecast as input) |
+
+    `env.schema` (`tie_gym.observation.ObservationSchema`) writes this layout and reads it back:
+    `env.schema.seen(obs)`, `env.schema.last(obs)`, `env.schema.decode(obs)`.
 
     ## Rewards
 
@@ -174,10 +178,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         if features not in ("none", "recommender"):
             raise ValueError(f'features must be "none" or "recommender", got {features!r}')
         self.features = features
-        width = 2 * n + 1 + (n if features == "recommender" else 0)
-        low = np.zeros(width, dtype=np.float32)
-        low[2 * n + 1 :] = -1.0
-        self.observation_space = spaces.Box(low, np.ones(width, dtype=np.float32), dtype=np.float32)
+        self.schema = ObservationSchema(n, recommender=features == "recommender")
+        self.observation_space = self.schema.space
         # TIE's forecast as input features: the adversary model's fold-in of the seen techniques
         self._recommender = (
             self.adversary.model.incremental_fold_in(1) if features == "recommender" else None
@@ -195,7 +197,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self._last_info: dict[str, Any] = {}
         self._stream = CampaignStream(self.adversary, self.campaign_config)
         self._ids = np.array(self.adversary.vocabulary)
-        self._obs = np.zeros(width, dtype=np.float32)
+        self._obs = self.schema.empty()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -213,23 +215,6 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     def action_masks(self) -> np.ndarray:
         """Techniques not yet seen: the legal, useful single guesses (MaskablePPO reads this)."""
         return ~self._seen
-
-    def _observe(self, revealed: int, previous: int | None) -> np.ndarray:
-        """Update the observation buffer in place for one reveal; return a copy."""
-        n = self.n_techniques
-        self._obs[revealed] = 1.0
-        if previous is not None:
-            self._obs[n + previous] = 0.0
-        self._obs[n + revealed] = 1.0
-        self._obs[2 * n] = min(self._cursor / 100.0, 1.0)
-        if self._recommender is not None:
-            if previous is not None:  # at reset the whole seen set was folded in already
-                self._recommender.add(_ROW, np.array([revealed]))
-            scores = self._recommender.scores(_ROW)[0]
-            spread = scores.std()
-            z = (scores - scores.mean()) / (spread if spread > 0 else 1.0)
-            self._obs[2 * n + 1 :] = np.tanh(z / 3.0)  # squashed into the Box's [-1, 1]
-        return self._obs.copy()
 
     # -- Gymnasium API -----------------------------------------------------------------------
 
@@ -257,13 +242,17 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
         self._seen[:] = False
         self._seen[self._campaign.techniques[: self._cursor]] = True
-        self._obs[:] = 0.0
-        self._obs[: self.n_techniques] = self._seen
+        fold_in = None
         if self._recommender is not None:
             self._recommender.reset(_ROW)
             shown = self._campaign.techniques[: self._cursor]
             self._recommender.add(np.zeros(len(shown), dtype=np.int64), shown)
-        observation = self._observe(int(self._campaign.techniques[self._cursor - 1]), None)
+            fold_in = self._recommender.scores(_ROW)[0]
+        last = int(self._campaign.techniques[self._cursor - 1])
+        self.schema.encode(
+            self._seen, last, self._cursor, recommender_scores=fold_in, out=self._obs
+        )
+        observation = self._obs.copy()
         self._last_forecast = None
         info = {
             "campaign": self._campaign.source,
@@ -309,7 +298,12 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         previous = int(self._campaign.techniques[self._cursor - 1])
         self._cursor += 1
         self._seen[revealed] = True
-        observation = self._observe(revealed, previous)
+        fold_in = None
+        if self._recommender is not None:
+            self._recommender.add(_ROW, np.array([revealed]))
+            fold_in = self._recommender.scores(_ROW)[0]
+        self.schema.reveal(self._obs, revealed, previous, self._cursor, recommender_scores=fold_in)
+        observation = self._obs.copy()
         terminated = self._cursor >= len(self._campaign.techniques)
         info = {
             "revealed": self._ids[revealed].item(),
