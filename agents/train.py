@@ -158,9 +158,9 @@ class EvalHitRate(BaseCallback):
 
 def eval_label(env: gym.Env) -> tuple[str, str]:
     """(log label, TensorBoard key) of an env's per-step reward: hit@1, hit@k or NDCG@k."""
-    base = env.unwrapped
-    reward = getattr(base, "reward_mode", None)
-    k = 1 if getattr(base, "action_mode", None) == "guess" else getattr(base, "k", None)
+    task = getattr(env.unwrapped, "task", None)  # a forecast env's; Defend has none
+    reward = getattr(task, "reward", None)
+    k = 1 if getattr(task, "action_mode", None) == "guess" else getattr(task, "k", None)
     if reward == "hit":
         return f"hit@{k}", "eval/hit_rate"
     if reward == "ndcg":

@@ -17,7 +17,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from tie_gym.adversary import DEFAULT_MODEL, CampaignStream
-from tie_gym.envs.forecast import ForecastEnv
+from tie_gym.envs.checks import discrete_indices
+from tie_gym.envs.forecast import forecast_task
 from tie_gym.ranking import NOT_FINITE, forecast_ranks, numeric_scores
 
 
@@ -40,36 +41,33 @@ class ForecastVectorEnv(VectorEnv):
         if num_envs < 1:
             raise ValueError(f"num_envs must be ≥ 1, got {num_envs}")
         kwargs.pop("render_mode", None)
+        kwargs.pop("text_model", None)  # analysts' text starts are single-env resets
         if kwargs.get("features", "none") != "none":
             raise ValueError(
                 "the native vector env does not compute recommender features yet; "
                 'use gym.make_vec(..., vectorization_mode="sync") for features="recommender"'
             )
-        # One validated single env holds the configuration and the spaces; it is never stepped.
-        self._template = ForecastEnv(model=model, **kwargs)
-        self.adversary = self._template.adversary
+        self.adversary, self.task = forecast_task(model=model, **kwargs)
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
-        self.single_observation_space = self._template.observation_space
-        self.single_action_space = self._template.action_space
+        self.schema = self.task.schema
+        self.single_observation_space = self.schema.space
+        self.single_action_space = self.task.action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
-        n = self.n_techniques = self._template.n_techniques
-        self._k = self._template.k
-        self._discount = np.concatenate([self._template._discount, [0.0]])
+        n = self.n_techniques = self.adversary.n_techniques
+        self._discount = np.concatenate([self.task.discount, [0.0]])
         self._rows = np.arange(num_envs)
         self._sequences = np.zeros((num_envs, n), dtype=np.int64)
         self._lengths = np.zeros(num_envs, dtype=np.int64)
         self._cursor = np.zeros(num_envs, dtype=np.int64)
         self._steps = np.zeros(num_envs, dtype=np.int64)
         self._seen = np.zeros((num_envs, n), dtype=bool)
-        self.schema = self._template.schema
         self._obs = self.schema.empty(num_envs)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
-        t = self._template
         # larger batches than a single env: N envs consume campaigns N times as fast
         self._stream = CampaignStream(
-            self.adversary, t.campaign_config, batch=max(1024, 4 * num_envs)
+            self.adversary, self.task.campaign, batch=max(1024, 4 * num_envs)
         )
         self._ids = np.array(self.adversary.vocabulary)
         self._started = False
@@ -79,7 +77,7 @@ class ForecastVectorEnv(VectorEnv):
         sequences, lengths = self._stream.take_block(self.np_random, len(rows))
         self._sequences[rows, : sequences.shape[1]] = sequences
         self._lengths[rows] = lengths
-        cursor = self._cursor[rows] = np.minimum(self._template.initial, lengths - 1)
+        cursor = self._cursor[rows] = np.minimum(self.task.initial, lengths - 1)
         self._steps[rows] = 0
         self._seen[rows] = False
         for slot in range(int(cursor.max())):  # the shown prefix: usually one technique
@@ -115,7 +113,7 @@ class ForecastVectorEnv(VectorEnv):
         stepping = ~self._needs_reset
         # envs waiting for their autoreset point past their campaign (at -1 padding): clamp
         revealed = np.maximum(self._sequences[rows, np.minimum(self._cursor, n - 1)], 0)
-        if self._template.action_mode == "scores":
+        if self.task.action_mode == "scores":
             if actions.shape != (self.num_envs, n):
                 raise ValueError(
                     f"actions must have shape ({self.num_envs}, {n}), got {actions.shape}"
@@ -126,20 +124,11 @@ class ForecastVectorEnv(VectorEnv):
                     "actions contain NaN or infinite scores; send finite values in [-1, 1]"
                 )
         else:
-            if (
-                actions.shape != (self.num_envs,)
-                or not np.isfinite(actions).all()
-                or np.any(actions != np.round(actions))
-            ):
-                raise ValueError(
-                    f"actions must be {self.num_envs} integer technique indices, got {actions!r}"
-                )
-            if np.any((actions < 0) | (actions >= n)):
-                raise ValueError(f"guesses must lie in [0, {n})")
-            rank = np.where(actions.astype(np.int64) == revealed, 1, n + 1)
-        hit = (rank <= self._k) & stepping
-        ndcg = np.where(hit, self._discount[np.minimum(rank, self._k) - 1], 0.0)
-        rewards = hit.astype(np.float64) if self._template.reward_mode == "hit" else ndcg
+            guesses = discrete_indices(actions, self.num_envs, n, "guesses")
+            rank = np.where(guesses == revealed, 1, n + 1)
+        hit = (rank <= self.task.k) & stepping
+        ndcg = np.where(hit, self._discount[np.minimum(rank, self.task.k) - 1], 0.0)
+        rewards = hit.astype(np.float64) if self.task.reward == "hit" else ndcg
         # advance the envs that stepped
         live = rows[stepping]
         previous = self._sequences[live, self._cursor[live] - 1]

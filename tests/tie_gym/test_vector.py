@@ -128,3 +128,25 @@ def test_constant_forecast_hits_at_chance_in_the_vector_env():
         _, r, _, _, info = env.step(np.zeros((32, n), dtype=np.float32))
         hits.extend(r[info["_hit"]])
     assert np.mean(hits) < 0.1
+
+
+def test_the_vector_env_shares_the_single_envs_task_and_builds_no_template():
+    from tie_gym.envs.forecast import ForecastEnv
+
+    kwargs = {"k": 5, "reward": "ndcg", "campaign": "generative", "order": "random"}
+    vector = gym.make_vec(
+        "TIE-Forecast-v1", num_envs=3, vectorization_mode="vector_entry_point", **kwargs
+    ).unwrapped
+    single = gym.make("TIE-Forecast-v1", **kwargs).unwrapped
+    assert vector.task == single.task and vector.single_action_space == single.action_space
+    assert not any(isinstance(value, ForecastEnv) for value in vars(vector).values())
+
+
+@pytest.mark.parametrize(
+    "guesses", [["a", "b"], [0.5, 1.0], [0, 10_000], [[0], [1]], [np.nan, 0.0]]
+)
+def test_bad_vector_guesses_are_one_clear_error(guesses):
+    env = gym.make_vec("TIE-ForecastGuess-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"guesses must"):
+        env.step(np.array(guesses))

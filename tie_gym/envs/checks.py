@@ -51,3 +51,23 @@ def discrete_index(action: Any, size: int, what: str) -> int:
     if (isinstance(action, float) and not action.is_integer()) or not 0 <= action < size:
         raise ValueError(f"{what} must be an integer in [0, {size}), got {action!r}")
     return int(action)
+
+
+def discrete_indices(actions: Any, count: int, size: int, what: str) -> np.ndarray:
+    """`count` integer actions in [0, size): `discrete_index` for a batch, one array check."""
+    array = np.asarray(actions)
+    if (
+        array.shape != (count,)
+        or array.dtype.kind not in "iuf"
+        or not np.isfinite(array).all()
+        or np.any(array != np.round(array))
+    ):
+        raise ValueError(
+            f"{what} must be {count} integers in [0, {size}), got shape {array.shape} "
+            f"and dtype {array.dtype}"
+        )
+    if np.any((array < 0) | (array >= size)):
+        raise ValueError(
+            f"{what} must lie in [0, {size}), got {array[(array < 0) | (array >= size)][:5]}"
+        )
+    return array.astype(np.int64)

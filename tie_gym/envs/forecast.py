@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
@@ -27,6 +29,68 @@ ActionMode = Literal["scores", "guess"]
 RewardMode = Literal["hit", "ndcg"]
 
 _ROW = np.zeros(1, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class ForecastTask:
+    """What a forecast episode is, checked once; the single and the native vector env share it
+    (spaces, observation layout, reward discount, where campaigns come from)."""
+
+    n_techniques: int
+    k: int = 10
+    action_mode: ActionMode = "scores"
+    reward: RewardMode = "hit"
+    initial: int = 1
+    features: str = "none"
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
+
+    def __post_init__(self) -> None:
+        if self.action_mode not in ("scores", "guess"):
+            raise ValueError(f'action_mode must be "scores" or "guess", got {self.action_mode!r}')
+        if self.reward not in ("hit", "ndcg"):
+            raise ValueError(f'reward must be "hit" or "ndcg", got {self.reward!r}')
+        check_lengths(self.initial, self.campaign.max_length)
+        if not 1 <= self.k <= self.n_techniques:
+            raise ValueError(f"k must lie in [1, {self.n_techniques}], got {self.k}")
+        if self.features not in ("none", "recommender"):
+            raise ValueError(f'features must be "none" or "recommender", got {self.features!r}')
+
+    @cached_property
+    def schema(self) -> ObservationSchema:
+        return ObservationSchema(self.n_techniques, recommender=self.features == "recommender")
+
+    @cached_property
+    def action_space(self) -> spaces.Space:
+        if self.action_mode == "scores":
+            return spaces.Box(-1.0, 1.0, shape=(self.n_techniques,), dtype=np.float32)
+        return spaces.Discrete(self.n_techniques)
+
+    @cached_property
+    def discount(self) -> np.ndarray:
+        """NDCG's 1 / log2(rank + 1) for ranks 1..k."""
+        return 1.0 / np.log2(np.arange(2, self.k + 2))
+
+
+def forecast_task(
+    model: str = DEFAULT_MODEL,
+    k: int = 10,
+    action_mode: ActionMode = "scores",
+    reward: RewardMode = "hit",
+    campaign: CampaignMode = "generative",
+    order: str | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    top_p: float = 1.0,
+    initial: int = 1,
+    max_length: int | None = None,
+    split: str = "test",
+    data_dir: str | None = None,
+    features: str = "none",
+) -> tuple[Adversary, ForecastTask]:
+    """The adversary and the checked task that `ForecastEnv`'s arguments describe."""
+    config = CampaignConfig(campaign, order, temperature, top_p, split, max_length)  # type: ignore[arg-type]
+    adversary = Adversary.shared(model, data_dir)
+    task = ForecastTask(adversary.n_techniques, k, action_mode, reward, initial, features, config)
+    return adversary, task
 
 
 class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
@@ -152,44 +216,33 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         features: str = "none",
         render_mode: str | None = None,
     ) -> None:
-        if action_mode not in ("scores", "guess"):
-            raise ValueError(f'action_mode must be "scores" or "guess", got {action_mode!r}')
-        if reward not in ("hit", "ndcg"):
-            raise ValueError(f'reward must be "hit" or "ndcg", got {reward!r}')
-        self.campaign_config = CampaignConfig(
+        check_render_mode(render_mode, self.metadata)
+        self.adversary, self.task = forecast_task(
+            model,
+            k,
+            action_mode,
+            reward,
             campaign,
             order,
             temperature,
             top_p,
+            initial,
+            max_length,
             split,
-            max_length,  # type: ignore[arg-type]
+            data_dir,
+            features,
         )
-        check_render_mode(render_mode, self.metadata)
-        check_lengths(initial, max_length)
-        self.adversary = Adversary.shared(model, data_dir)
-        n = self.adversary.n_techniques
-        if not 1 <= k <= n:
-            raise ValueError(f"k must lie in [1, {n}], got {k}")
-        self.k, self.action_mode, self.reward_mode = k, action_mode, reward
-        self.initial = initial
+        self.campaign_config = self.task.campaign
         self.render_mode = render_mode
         self.text_model = text_model
-        self.n_techniques = n
-        if features not in ("none", "recommender"):
-            raise ValueError(f'features must be "none" or "recommender", got {features!r}')
-        self.features = features
-        self.schema = ObservationSchema(n, recommender=features == "recommender")
+        n = self.n_techniques = self.adversary.n_techniques
+        self.schema = self.task.schema
         self.observation_space = self.schema.space
+        self.action_space = self.task.action_space
         # TIE's forecast as input features: the adversary model's fold-in of the seen techniques
         self._recommender = (
             self.adversary.model.incremental_fold_in(1) if features == "recommender" else None
         )
-        self.action_space = (
-            spaces.Box(-1.0, 1.0, shape=(n,), dtype=np.float32)
-            if action_mode == "scores"
-            else spaces.Discrete(n)
-        )
-        self._discount = 1.0 / np.log2(np.arange(2, k + 2))
         self._campaign: Campaign | None = None
         self._cursor = 0
         self._seen = np.zeros(n, dtype=bool)
@@ -204,6 +257,15 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     @property
     def vocabulary(self) -> tuple[str, ...]:
         return self.adversary.vocabulary
+
+    @property
+    def k(self) -> int:
+        """Forecast length scored: a hit is the revealed technique in the top k."""
+        return self.task.k
+
+    @property
+    def action_mode(self) -> ActionMode:
+        return self.task.action_mode
 
     @property
     def seen_ids(self) -> list[str]:
@@ -239,7 +301,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self._cursor = len(start.columns)
         else:
             self._campaign = self._stream.take(self.np_random)[0]
-            self._cursor = min(self.initial, len(self._campaign.techniques) - 1)
+            self._cursor = min(self.task.initial, len(self._campaign.techniques) - 1)
         self._seen[:] = False
         self._seen[self._campaign.techniques[: self._cursor]] = True
         fold_in = None
@@ -272,7 +334,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         if self._cursor >= len(self._campaign.techniques):
             raise gym.error.ResetNeeded("the campaign is over: call reset()")
         revealed = int(self._campaign.techniques[self._cursor])
-        if self.action_mode == "scores":
+        if self.task.action_mode == "scores":
             scores = numeric_scores(action)
             if scores.shape != (self.n_techniques,):
                 raise ValueError(
@@ -284,8 +346,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
                     "action contains NaN or infinite scores; send finite values in [-1, 1]"
                 )
             forecast = scores.copy()  # the top-k list is only built when asked for
-            hit = rank <= self.k
-            ndcg = float(self._discount[rank - 1]) if hit else 0.0
+            hit = rank <= self.task.k
+            ndcg = float(self.task.discount[rank - 1]) if hit else 0.0
         else:
             action = discrete_index(action, self.n_techniques, "guess")
             forecast = np.array([action])
@@ -293,7 +355,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             rank = 1 if hit else None
             ndcg = float(hit)
         terms = {"hit": float(hit), "ndcg": ndcg}
-        reward = terms[self.reward_mode]
+        reward = terms[self.task.reward]
         self._last_forecast = forecast
         previous = int(self._campaign.techniques[self._cursor - 1])
         self._cursor += 1
