@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from recommenders.forecast import observed_techniques
-from recommenders.text.mapper import TextMapper
 from tie_gym.adversary import Adversary
 
 
@@ -57,6 +56,8 @@ def techniques_from_text(text: Any, text_model: str | None = None) -> list[str]:
         raise ValueError(
             f"options['text'] must be the incident text as a string, got {type(text).__name__}"
         )
+    from recommenders.text.mapper import TextMapper  # only analysts' text resets need it
+
     found = TextMapper.shared(text_model).map_text(text).technique_ids()
     if not found:
         raise ValueError(
