@@ -4,6 +4,7 @@ envs and agents writing and reading through it."""
 import gymnasium as gym
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import tie_gym  # noqa: F401
 from agents.markov import MarkovAgent
@@ -131,7 +132,10 @@ def test_single_env_observations_are_the_encode_of_its_state():
             env._seen,
             env._campaign.techniques[env._cursor - 1],
             env._cursor,
-            recommender_scores=env._recommender.scores(np.zeros(1, dtype=np.int64))[0],
+            # the model's own batch fold-in of the seen set, not the env's incremental one
+            recommender_scores=env.adversary.model.score(
+                sp.csr_matrix(env._seen[None].astype(np.float32))
+            )[0],
         )
         np.testing.assert_allclose(obs, expected, atol=1e-6)
         obs, _, terminated, _, _ = env.step(int(np.flatnonzero(env.action_masks())[0]))

@@ -21,14 +21,13 @@ from tie_gym.adversary import (
 )
 from tie_gym.envs.analyst import analyst_start
 from tie_gym.envs.checks import check_lengths, check_render_mode, discrete_index
+from tie_gym.envs.features import RecommenderFeatures
 from tie_gym.observation import ObservationSchema
 from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores
 from tie_gym.render import ansi_step, campaign_grid
 
 ActionMode = Literal["scores", "guess"]
 RewardMode = Literal["hit", "ndcg"]
-
-_ROW = np.zeros(1, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -239,9 +238,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self.schema = self.task.schema
         self.observation_space = self.schema.space
         self.action_space = self.task.action_space
-        # TIE's forecast as input features: the adversary model's fold-in of the seen techniques
-        self._recommender = (
-            self.adversary.model.incremental_fold_in(1) if features == "recommender" else None
+        self._features = (
+            RecommenderFeatures(self.adversary.model) if features == "recommender" else None
         )
         self._campaign: Campaign | None = None
         self._cursor = 0
@@ -304,12 +302,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             self._cursor = min(self.task.initial, len(self._campaign.techniques) - 1)
         self._seen[:] = False
         self._seen[self._campaign.techniques[: self._cursor]] = True
-        fold_in = None
-        if self._recommender is not None:
-            self._recommender.reset(_ROW)
-            shown = self._campaign.techniques[: self._cursor]
-            self._recommender.add(np.zeros(len(shown), dtype=np.int64), shown)
-            fold_in = self._recommender.scores(_ROW)[0]
+        shown = self._campaign.techniques[: self._cursor]
+        fold_in = self._features.start(shown) if self._features is not None else None
         last = int(self._campaign.techniques[self._cursor - 1])
         self.schema.encode(
             self._seen, last, self._cursor, recommender_scores=fold_in, out=self._obs
@@ -360,10 +354,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         previous = int(self._campaign.techniques[self._cursor - 1])
         self._cursor += 1
         self._seen[revealed] = True
-        fold_in = None
-        if self._recommender is not None:
-            self._recommender.add(_ROW, np.array([revealed]))
-            fold_in = self._recommender.scores(_ROW)[0]
+        fold_in = self._features.reveal(revealed) if self._features is not None else None
         self.schema.reveal(self._obs, revealed, previous, self._cursor, recommender_scores=fold_in)
         observation = self._obs.copy()
         terminated = self._cursor >= len(self._campaign.techniques)
