@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from scipy.special import expit
 
 from recommenders.models.base import resolve_device
-from recommenders.models.factor_model import FactorModel
+from recommenders.models.factor_model import FactorModel, hyperparameters
 
 
 def _sample_negatives(
@@ -195,15 +195,7 @@ class BPR(FactorModel):
         fold_in_steps: int = 40,
         fold_in_regularization: float = 1.0,
     ) -> None:
-        super().__init__(
-            factors=factors,
-            learning_rate=learning_rate,
-            regularization=regularization,
-            epochs=epochs,
-            batch_size=batch_size,
-            fold_in_steps=fold_in_steps,
-            fold_in_regularization=fold_in_regularization,
-        )
+        super().__init__(**hyperparameters(locals()))
 
     def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> BPR:
         train = self._remember(train)

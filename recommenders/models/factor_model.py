@@ -13,6 +13,12 @@ import numpy as np
 from recommenders.models.base import Recommender
 
 
+def hyperparameters(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A family's `__init__` arguments, in signature order, as its hyperparameters:
+    `super().__init__(**hyperparameters(locals()))` as the constructor's first line."""
+    return {name: value for name, value in arguments.items() if name not in ("self", "__class__")}
+
+
 class FactorModel(Recommender):
     """A recommender whose learned state is the arrays named in `arrays`."""
 

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 
 from recommenders.models.base import resolve_device
-from recommenders.models.factor_model import FactorModel
+from recommenders.models.factor_model import FactorModel, hyperparameters
 
 
 class Factorization(FactorModel):
@@ -31,13 +31,7 @@ class Factorization(FactorModel):
         gravity: float = 1.0,
         epochs: int = 300,
     ) -> None:
-        super().__init__(
-            factors=factors,
-            learning_rate=learning_rate,
-            regularization=regularization,
-            gravity=gravity,
-            epochs=epochs,
-        )
+        super().__init__(**hyperparameters(locals()))
         self.observed_weight = np.ones(1)
         """(1,) weight of one observed entry in a row's share of the loss."""
 

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recommenders.models.bpr import bpr_fold_in
-from recommenders.models.factor_model import FactorModel
+from recommenders.models.factor_model import FactorModel, hyperparameters
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,7 @@ class ImplicitALS(FactorModel):
         iterations: int = 15,
         use_cg: bool = True,
     ) -> None:
-        super().__init__(
-            factors=factors,
-            regularization=regularization,
-            alpha=alpha,
-            iterations=iterations,
-            use_cg=use_cg,
-        )
+        super().__init__(**hyperparameters(locals()))
         self._model = None
 
     def _new_model(self, use_gpu: bool, seed: int = 0):  # type: ignore[no-untyped-def]
@@ -132,14 +126,7 @@ class ImplicitBPR(FactorModel):
         fold_in_steps: int = 40,
         fold_in_regularization: float = 1e-3,
     ) -> None:
-        super().__init__(
-            factors=factors,
-            learning_rate=learning_rate,
-            regularization=regularization,
-            iterations=iterations,
-            fold_in_steps=fold_in_steps,
-            fold_in_regularization=fold_in_regularization,
-        )
+        super().__init__(**hyperparameters(locals()))
 
     def fit(self, train: sp.csr_matrix, seed: int = 0, device: str = "cpu") -> ImplicitBPR:
         from implicit.bpr import BayesianPersonalizedRanking

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 
 from recommenders.models.base import resolve_device
-from recommenders.models.factor_model import FactorModel
+from recommenders.models.factor_model import FactorModel, hyperparameters
 from recommenders.models.foldin import IncrementalFoldIn, Rows, distinct_passes, take_pass
 
 # Added to λ so that TIE's λ = 0 setting stays solvable when YᵀY is rank-deficient.
@@ -142,15 +142,7 @@ class WALS(FactorModel):
         c: float | None = None,
         dtype: str = "float32",
     ) -> None:
-        super().__init__(
-            factors=factors,
-            alpha=alpha,
-            regularization=regularization,
-            epochs=epochs,
-            tie_compat=tie_compat,
-            c=c,
-            dtype=dtype,
-        )
+        super().__init__(**hyperparameters(locals()))
         self._row_system: RowSystem | None = None
 
     @property
