@@ -24,5 +24,9 @@ def test_fold_ins_are_unchanged():
     assert record.fold_ins() == GOLDEN["fold_in"]
 
 
+def test_numpy_sampler_campaigns_are_unchanged():
+    assert record.sampler_paths() == GOLDEN["sampler_paths"]
+
+
 def test_training_metrics_are_unchanged():
     assert record.metrics() == GOLDEN["metrics"]

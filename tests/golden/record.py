@@ -1,5 +1,6 @@
 """Seeded behaviour pinned before a refactor: episodes of every registered id, fold-in scores of
-every family, and a quick training run's metrics. A refactor that changes none of them keeps
+every family, campaigns of the NumPy sampler's paths (the registered ids all take the compiled
+EASE sampler), and a quick training run's metrics. A refactor that changes none of them keeps
 `tests/test_golden.py` green; a deliberate behaviour change re-records them (and bumps the env
 ids): `python -m tests.golden.record` (with TIE_DATA_DIR for the replay ids).
 """
@@ -90,6 +91,43 @@ def metrics() -> dict[str, Any]:
     }
 
 
+def sampler_paths() -> dict[str, list[list[int]]]:
+    """Campaigns the NumPy sampler draws: nucleus cut, a temperature too cold for the compiled
+    sampler, given starts in kill-chain order, and a WALS adversary (mixed lengths throughout)."""
+    from recommenders.artifacts import CorpusStats, ModelManifest
+    from tests.conftest import make_block_matrix
+    from tie_gym.adversary import Adversary
+
+    ease = Adversary.load("default")
+    ids = tuple(f"T{1000 + i}" for i in range(12))
+    manifest = ModelManifest(
+        ids,
+        tactic_order=("initial-access", "execution"),
+        technique_tactics={
+            t: ("initial-access" if i % 3 == 0 else "execution",) for i, t in enumerate(ids)
+        },
+        corpus_stats=CorpusStats((0, 0, 3, 4, 2, 1, 1), (5, 1, 2, 3, 1, 4, 2, 2, 3, 1, 1, 6)),
+    )
+    wals = Adversary(
+        make_model("wals", factors=4, epochs=3).fit(make_block_matrix(), seed=0), manifest
+    )
+    starts = [np.array([3, 10]), np.array([5]), np.array([7, 1, 2]), np.array([0])] * 2
+    starts.append(np.array([11]))
+
+    def take(adversary: Adversary, seed: int, **kwargs: Any) -> list[list[int]]:
+        campaigns = adversary.generate(np.random.default_rng(seed), 9, **kwargs)
+        return [c.techniques.tolist() for c in campaigns]
+
+    return {
+        "ease_top_p": take(ease, 1, top_p=0.9),
+        "ease_cold": take(ease, 2, temperature=0.05),
+        "ease_start_killchain": take(ease, 3, order="killchain", initial=starts),
+        "wals": take(wals, 4),
+        "wals_random_top_p": take(wals, 5, order="random", top_p=0.8),
+        "wals_start_killchain": take(wals, 6, order="killchain", initial=starts, max_length=4),
+    }
+
+
 def registered_ids(with_replay: bool) -> list[str]:
     ids = [*tie_gym.PRESETS, *tie_gym.DEFEND_PRESETS]
     return [i for i in ids if with_replay or "Replay" not in i]
@@ -100,6 +138,7 @@ def record() -> dict[str, Any]:
     return {
         "episodes": {env_id: episodes(env_id) for env_id in registered_ids(with_replay)},
         "fold_in": fold_ins(),
+        "sampler_paths": sampler_paths(),
         "metrics": metrics(),
     }
 
