@@ -1,4 +1,4 @@
-"""The layers import downward only: recommenders ← tie_gym ← agents (DESIGN.md), and no two
+"""The layers import downward only: recommenders ← tie_gym ← agents (docs/architecture.md), and no two
 modules of a layer import each other. Function-local imports count: they are arrows too."""
 
 import ast

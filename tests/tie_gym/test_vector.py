@@ -150,3 +150,14 @@ def test_bad_vector_guesses_are_one_clear_error(guesses):
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"guesses must"):
         env.step(np.array(guesses))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"initial": 2.5}, "initial"), ({"k": 2.5}, "k must"), ({"max_length": "5"}, "max_length")],
+)
+def test_non_integer_lengths_are_refused_by_both_envs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make("TIE-Forecast-v1", **kwargs)
+    with pytest.raises(ValueError, match=message):
+        _make(3, **kwargs)

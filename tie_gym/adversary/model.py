@@ -98,12 +98,6 @@ class Adversary:
             *self.sample(rng, count, temperature, top_p, order, initial, max_length), "generated"
         )
 
-    def sample_lengths(
-        self, rng: np.random.Generator, count: int, max_length: int | None = None
-    ) -> np.ndarray:
-        """Campaign lengths from the training corpus's report-size distribution (≥ 2)."""
-        return self.generator.sample_lengths(rng, count, max_length)
-
     def arrange(
         self, rng: np.random.Generator, techniques: np.ndarray, order: Order, keep_first: int = 0
     ) -> np.ndarray:

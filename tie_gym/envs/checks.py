@@ -8,9 +8,18 @@ from typing import Any
 import numpy as np
 
 
+def is_integer(value: Any) -> bool:
+    """An int (NumPy's included), not a bool or a float that happens to be integral."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
 def check_lengths(initial: int, max_length: int | None) -> None:
     """At least one technique is shown and at least one is left to forecast: a campaign of
     `max_length` ≤ `initial` would show the technique about to be revealed."""
+    if not is_integer(initial):
+        raise ValueError(f"initial must be an integer ≥ 1, got {initial!r}")
+    if max_length is not None and not is_integer(max_length):
+        raise ValueError(f"max_length must be an integer or None, got {max_length!r}")
     if initial < 1:
         raise ValueError(
             f"initial must be ≥ 1 (one technique is shown before the first forecast), got {initial}"

@@ -20,7 +20,7 @@ from tie_gym.adversary import (
     CampaignStream,
 )
 from tie_gym.envs.analyst import analyst_start
-from tie_gym.envs.checks import check_lengths, check_render_mode, discrete_index
+from tie_gym.envs.checks import check_lengths, check_render_mode, discrete_index, is_integer
 from tie_gym.envs.features import RecommenderFeatures
 from tie_gym.observation import ObservationSchema
 from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores
@@ -49,7 +49,7 @@ class ForecastTask:
         if self.reward not in ("hit", "ndcg"):
             raise ValueError(f'reward must be "hit" or "ndcg", got {self.reward!r}')
         check_lengths(self.initial, self.campaign.max_length)
-        if not 1 <= self.k <= self.n_techniques:
+        if not is_integer(self.k) or not 1 <= self.k <= self.n_techniques:
             raise ValueError(f"k must lie in [1, {self.n_techniques}], got {self.k}")
         if self.features not in ("none", "recommender"):
             raise ValueError(f'features must be "none" or "recommender", got {self.features!r}')
