@@ -236,6 +236,19 @@ class ModelManifest:
         hparams = raw.get("hyperparameters", {})
         if not isinstance(hparams, dict):
             raise DataError(path, "hyperparameters", "not an object", "rerun training")
+        for section in ("data", "corpus_stats", "split", "technique_names", "technique_tactics"):
+            if section in raw and not isinstance(raw[section], dict):
+                raise DataError(path, section, "not an object", "rerun training")
+        stats = raw.get("corpus_stats")
+        if stats is not None:
+            counts = stats.get("technique_report_counts")
+            if not isinstance(counts, list) or len(counts) != len(vocabulary):
+                raise DataError(
+                    path,
+                    "corpus_stats.technique_report_counts",
+                    f"must list one count per technique ({len(vocabulary)})",
+                    "rerun training",
+                )
         try:
             return cls(
                 technique_ids=tuple(vocabulary),

@@ -119,9 +119,16 @@ def test_the_typed_manifest_reads_and_writes_the_shipped_model_json_unchanged():
 @pytest.mark.parametrize(
     ("section", "value", "field"),
     [
-        ("corpus_stats", {"report_size_counts": [0, 1]}, None),
+        ("corpus_stats", {"report_size_counts": [0, 1]}, "corpus_stats.technique_report_counts"),
+        ("corpus_stats", None, "corpus_stats"),
+        ("split", None, "split"),
+        (
+            "corpus_stats",
+            {"report_size_counts": [0, 1], "technique_report_counts": [1, 2]},
+            "corpus_stats.technique_report_counts",
+        ),
         ("data", {"corpus": "x.json"}, "data.corpus"),
-        ("split", [], None),
+        ("split", [], "split"),
         ("technique_ids", "T1001", "technique_ids"),
     ],
 )
