@@ -50,10 +50,6 @@ class IncrementalFoldIn(ABC):
     def scores(self, rows: Rows) -> np.ndarray:
         """(len(rows), n_items) scores; higher means more likely next. May be a view: read only."""
 
-    def count(self, rows: Rows) -> int:
-        """How many rows `rows` names."""
-        return len(range(self.batch)[rows]) if isinstance(rows, slice) else len(rows)
-
 
 def distinct_passes(rows: Rows) -> list[Rows]:
     """Split the positions of `rows` into passes in which no row repeats.

@@ -53,4 +53,5 @@ class PopularityFoldIn(IncrementalFoldIn):
         return None
 
     def scores(self, rows: Rows) -> np.ndarray:
-        return np.broadcast_to(self._popularity, (self.count(rows), self.n_items)).copy()
+        count = len(range(self.batch)[rows]) if isinstance(rows, slice) else len(rows)
+        return np.broadcast_to(self._popularity, (count, self.n_items)).copy()

@@ -231,7 +231,6 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             data_dir,
             features,
         )
-        self.campaign_config = self.task.campaign
         self.render_mode = render_mode
         self.text_model = text_model
         n = self.n_techniques = self.adversary.n_techniques
@@ -246,7 +245,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         self._seen = np.zeros(n, dtype=bool)
         self._last_forecast: np.ndarray | None = None
         self._last_info: dict[str, Any] = {}
-        self._stream = CampaignStream(self.adversary, self.campaign_config)
+        self._stream = CampaignStream(self.adversary, self.task.campaign)
         self._ids = np.array(self.adversary.vocabulary)
         self._obs = self.schema.empty()
 
@@ -255,6 +254,11 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     @property
     def vocabulary(self) -> tuple[str, ...]:
         return self.adversary.vocabulary
+
+    @property
+    def campaign_config(self) -> CampaignConfig:
+        """Where this env's campaigns come from (shared with Defend's attribute of that name)."""
+        return self.task.campaign
 
     @property
     def k(self) -> int:
