@@ -377,6 +377,15 @@ def resolve_model_dir(path: str | Path) -> Path:
                 pointer, "path", "missing or not a string", "rerun training to rewrite the pointer"
             )
         path = (pointer.parent / target["path"]).resolve()
+        # training writes a path inside the pointer's folder; one that leaves it (an absolute
+        # path, "..") would let a downloaded run folder point the loader anywhere on the disk
+        if not path.is_relative_to(pointer.parent.resolve()):
+            raise DataError(
+                pointer,
+                "path",
+                f"{target['path']!r} leaves the folder that holds {BEST}",
+                "point at a model folder inside it (rerun training to rewrite the pointer)",
+            )
     raise DataError(
         path,
         None,

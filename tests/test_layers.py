@@ -1,13 +1,17 @@
-"""The layers import downward only: recommenders ← tie_gym ← agents (docs/architecture.md), and no two
-modules of a layer import each other. Function-local imports count: they are arrows too."""
+"""The layers import downward only: recommenders ← tie_gym ← agents (docs/architecture.md), and no
+modules import each other in a cycle, of two or more. Function-local imports count, and so do
+module paths written as strings ("tie_gym.vector:ForecastVectorEnv", `import_module("…")`): they
+are arrows too."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"recommenders": 0, "tie_gym": 1, "agents": 2}
+MODULE_STRING = re.compile(r"(?:recommenders|tie_gym|agents)(?:\.\w+)*(?=(?::\w+)?$)")
 
 
 def _imports(path: Path) -> set[str]:
@@ -17,6 +21,13 @@ def _imports(path: Path) -> set[str]:
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}  # a submodule?
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and (match := MODULE_STRING.match(node.value))
+        ):
+            names.add(match.group())
     return names
 
 
@@ -41,15 +52,49 @@ def test_no_import_runs_back_up_a_layer(package):
     assert upward == []
 
 
-def test_no_two_modules_import_each_other():
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for successor in graph[node]:
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while (member := stack.pop()) != node:
+                component.append(member)
+            if component:
+                found.append(sorted([node, *component]))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle():
     modules = _modules()
-    pairs = sorted(
-        (a, b)
-        for a, names in modules.items()
-        for b in names
-        if b in modules and a < b and a in modules[b]
-    )
-    assert pairs == []
+    graph = {a: {b for b in names if b in modules and b != a} for a, names in modules.items()}
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_check_sees_three_modules_and_string_imports(tmp_path):
+    """The check above must fail on what it guards: a three-module ring, and a string import."""
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    strings = "x = import_module('tie_gym.vector')\ny = 'agents.policy:Policy'\nz = 'tie_gym is'"
+    path = tmp_path / "probe.py"
+    path.write_text(strings, encoding="utf-8")
+    assert _imports(path) == {"tie_gym.vector", "agents.policy"}
 
 
 def test_the_default_env_imports_no_torch(tmp_path):

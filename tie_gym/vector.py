@@ -17,7 +17,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from tie_gym.adversary import DEFAULT_MODEL, CampaignStream
-from tie_gym.envs.checks import discrete_indices
+from tie_gym.checks import discrete_indices
 from tie_gym.envs.forecast import forecast_task
 from tie_gym.ranking import NOT_FINITE, forecast_ranks, numeric_scores
 

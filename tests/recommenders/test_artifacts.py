@@ -41,6 +41,17 @@ def test_best_pointer_is_followed(saved, tmp_path):
     assert resolve_model_dir(tmp_path) == path.resolve()
 
 
+def test_best_pointer_may_not_leave_its_folder(saved, tmp_path):
+    """A downloaded run folder must not point the loader at a model elsewhere on the disk."""
+    _, path = saved
+    run = tmp_path / "run"
+    run.mkdir()
+    for target in (str(path.resolve()), "../m"):
+        (run / "best.json").write_text(json.dumps({"path": target}))
+        with pytest.raises(DataError, match="leaves the folder"):
+            resolve_model_dir(run)
+
+
 def test_truncated_weights_refused(saved):
     _, path = saved
     blob = (path / WEIGHTS).read_bytes()

@@ -69,3 +69,18 @@ def test_bad_actions():
     for bad in (-1, env.n_techniques + 1, 1.5, np.array([np.nan])):
         with pytest.raises(ValueError):
             env.step(bad)
+
+
+def test_bad_constructor_arguments_and_reset_options():
+    for kwargs, match in [
+        ({"detection_cost": float("nan")}, "detection_cost"),  # made every reward NaN
+        ({"detection_cost": -0.1}, "detection_cost"),
+        ({"catch_bonus": "1"}, "catch_bonus"),
+        ({"budget": 2.5}, "budget"),
+        ({"budget": 0}, "budget"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            gym.make("TIE-Defend-v1", **kwargs)
+    env = gym.make("TIE-Defend-v1")
+    with pytest.raises(ValueError, match="reset options"):  # silently ignored before
+        env.reset(seed=0, options={"observed": ["T1059"]})

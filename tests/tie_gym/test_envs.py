@@ -179,6 +179,9 @@ def test_bad_constructor_arguments():
         ({"temperature": float("nan")}, "temperature"),
         ({"temperature": 0.0}, "temperature"),
         ({"top_p": float("nan")}, "top_p"),
+        ({"temperature": "1"}, "temperature"),  # a string raised a bare TypeError
+        ({"top_p": "1"}, "top_p"),
+        ({"k": "3"}, "k must"),
         ({"initial": 3, "max_length": 3}, "max_length"),
     ]:
         with pytest.raises(ValueError, match=match):

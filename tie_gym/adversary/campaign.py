@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 
 from tie_gym.adversary.ordering import ORDERS, Order
+from tie_gym.checks import is_real
 
 CampaignMode = Literal["generative", "replay"]
 DEFAULT_TEMPERATURE = 1.65
@@ -57,9 +58,11 @@ class CampaignConfig:
             )
         # NaN slips through `temperature <= 0` and made the adversary reveal techniques in
         # column order, which a constant forecast then wins.
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
+        if not (is_real(self.temperature) and math.isfinite(self.temperature)) or (
+            self.temperature <= 0
+        ):
             raise ValueError(f"temperature must be a finite number > 0, got {self.temperature!r}")
-        if not (math.isfinite(self.top_p) and 0 < self.top_p <= 1):
+        if not (is_real(self.top_p) and math.isfinite(self.top_p) and 0 < self.top_p <= 1):
             raise ValueError(f"top_p must lie in (0, 1], got {self.top_p!r}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -16,7 +17,7 @@ from tie_gym.adversary import (
     CampaignConfig,
     CampaignStream,
 )
-from tie_gym.envs.checks import check_render_mode, discrete_index
+from tie_gym.checks import check_render_mode, discrete_index, is_integer, is_real
 from tie_gym.observation import ObservationSchema
 
 
@@ -89,8 +90,12 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         render_mode: str | None = None,
     ) -> None:
         config = CampaignConfig(campaign, order, temperature, split=split)  # type: ignore[arg-type]
-        if budget < 1:
-            raise ValueError(f"budget must be ≥ 1, got {budget}")
+        if not is_integer(budget) or budget < 1:
+            raise ValueError(f"budget must be an integer ≥ 1, got {budget!r}")
+        for name, value in (("detection_cost", detection_cost), ("catch_bonus", catch_bonus)):
+            # NaN compares false with everything: a NaN cost would make every reward NaN
+            if not (is_real(value) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
         check_render_mode(render_mode, self.metadata)
         self.adversary = Adversary.shared(model, data_dir)
         n = self.n_techniques = self.adversary.n_techniques
@@ -128,6 +133,11 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
+        if options:
+            raise ValueError(
+                f"TIE-Defend takes no reset options yet, got {sorted(options)}; "
+                "reset(seed=...) only"
+            )
         if seed is not None:
             self._stream.clear()
         self._campaign = self._stream.take(self.np_random)[0]

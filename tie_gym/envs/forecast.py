@@ -19,8 +19,8 @@ from tie_gym.adversary import (
     CampaignMode,
     CampaignStream,
 )
+from tie_gym.checks import check_lengths, check_render_mode, discrete_index, is_integer
 from tie_gym.envs.analyst import analyst_start
-from tie_gym.envs.checks import check_lengths, check_render_mode, discrete_index, is_integer
 from tie_gym.envs.features import RecommenderFeatures
 from tie_gym.observation import ObservationSchema
 from tie_gym.ranking import NOT_FINITE, forecast_order, forecast_rank, numeric_scores

@@ -1,5 +1,5 @@
-"""Argument and action checks shared by the environment families, so every env refuses bad
-input with the same clear message."""
+"""Argument and action checks shared by the environment families and the campaign configuration,
+so every env refuses bad input with the same clear message."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ import numpy as np
 def is_integer(value: Any) -> bool:
     """An int (NumPy's included), not a bool or a float that happens to be integral."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    """A real number (NumPy's included), not a bool or a string such as "1"."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def check_lengths(initial: int, max_length: int | None) -> None:
