@@ -117,12 +117,123 @@ def make_corpus(n_reports: int = 60, seed: int = 0, dirty: bool = False) -> dict
     return {"name": "fixture", "reports": reports}
 
 
+def make_afb(
+    name: str, nodes: list[tuple[str, str, str | None, str | None]], edges: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """An Attack Flow Builder file: `nodes` are (key, kind, technique_id, tactic_id), each edge a
+    line from a latch on the source's anchor to a latch on the target's, as the Builder draws."""
+    objects: list[dict[str, Any]] = []
+    latches: dict[str, list[str]] = {}
+    for key, kind, technique, tactic in nodes:
+        props: list[list[Any]] = [["name", f"{kind} {key}"], ["description", "drawn in a test"]]
+        if kind == "action":
+            props += [["tactic_id", tactic], ["technique_id", technique], ["confidence", None]]
+        objects.append(
+            {
+                "id": kind,
+                "instance": key,
+                "properties": props,
+                "anchors": {"0": f"{key}-out", "180": f"{key}-in"},
+            }
+        )
+        latches[f"{key}-out"], latches[f"{key}-in"] = [], []
+    for n, (source, target) in enumerate(edges):
+        latches[f"{source}-out"].append(f"latch-s{n}")
+        latches[f"{target}-in"].append(f"latch-t{n}")
+        objects += [
+            {"id": "generic_latch", "instance": f"latch-s{n}"},
+            {"id": "generic_latch", "instance": f"latch-t{n}"},
+            {
+                "id": "dynamic_line",
+                "instance": f"line{n}",
+                "source": f"latch-s{n}",
+                "target": f"latch-t{n}",
+                "handles": [],
+            },
+        ]
+    for anchor, held in latches.items():
+        objects.append({"id": "horizontal_anchor", "instance": anchor, "latches": held})
+    flow = {
+        "id": "flow",
+        "instance": f"flow-{name}",
+        "properties": [["name", name]],
+        "objects": [o["instance"] for o in objects],
+    }
+    return {"schema": "attack_flow_v2", "theme": "dark_theme", "objects": [flow, *objects]}
+
+
+ALPHA = (
+    "Alpha Intrusion",
+    [
+        ("a1", "action", "T1001", "TA0000"),
+        ("c1", "condition", None, None),
+        ("a2", "action", "t1003 ", "TA0001"),  # case and spaces as people type them
+        ("a3", "action", "T1003.001", "TA0001"),
+        ("a4", "action", "T1098", "TA0001"),  # revoked by T1004
+        ("op", "AND_operator", None, None),
+        ("a5", "action", None, "TA0002"),  # tactic only
+        ("a6", "action", "T1007", "TA0003"),
+        ("a7", "action", "T1099", "TA0003"),  # deprecated: dropped, passed through
+        ("asset", "asset", None, None),
+        ("a8", "action", "T1009", "TA0004"),
+    ],
+    [
+        ("a1", "c1"),
+        ("c1", "a2"),
+        ("a2", "a3"),
+        ("a2", "a4"),
+        ("a3", "op"),
+        ("a4", "op"),
+        ("op", "a5"),
+        ("a5", "a6"),
+        ("a6", "a7"),
+        ("a7", "asset"),
+        ("asset", "a8"),
+    ],
+)
+"""T1001 → T1003 → {T1003.001, T1004} → (tactic only) → T1007 → (dropped) → T1009."""
+
+
+def make_stix_flow(name: str, chain: list[str], loop: tuple[int, int] | None = None) -> dict:
+    """An Attack Flow STIX bundle: actions in a chain through a condition, optionally a loop."""
+    ids = [f"attack-action--{i}" for i in range(len(chain))]
+    objects: list[dict[str, Any]] = [
+        {"type": "attack-flow", "id": "attack-flow--1", "name": name, "start_refs": ids[:1]}
+    ]
+    for i, technique in enumerate(chain):
+        nexts = [ids[i + 1]] if i + 1 < len(chain) else []
+        if loop and i == loop[0]:
+            nexts.append(ids[loop[1]])
+        if i == 0:  # through a condition's on_true_refs
+            objects.append(
+                {"type": "attack-condition", "id": "attack-condition--1", "on_true_refs": nexts}
+            )
+            nexts = ["attack-condition--1"]
+        objects.append(
+            {
+                "type": "attack-action",
+                "id": ids[i],
+                "name": f"step {i}",
+                "technique_id": technique,
+                "effect_refs": nexts,
+            }
+        )
+    return {"type": "bundle", "id": "bundle--flow", "objects": objects}
+
+
 def write_data_dir(root: Path) -> Path:
     """A data folder laid out like the real one, with tiny files."""
     (root / "tie").mkdir()
     (root / "attack").mkdir()
+    (root / "attack-flow").mkdir()
     (root / "attack" / "enterprise-attack-15.0.json").write_text(json.dumps(make_bundle()))
     (root / "tie" / "combined_dataset_full_frequency.json").write_text(json.dumps(make_corpus()))
+    flows = root / "attack-flow"
+    (flows / "Alpha Intrusion.afb").write_text(json.dumps(make_afb(*ALPHA)))
+    beta = ["T1002", "T1004", "T1006", "T1008", "T1010"]
+    (flows / "beta.json").write_text(json.dumps(make_stix_flow("Beta Case 1", beta, (3, 1))))
+    gamma = ["T1002", "T1006", "T1010", "T1011"]
+    (flows / "beta2.json").write_text(json.dumps(make_stix_flow("Beta Case 2", gamma)))
     return root
 
 

@@ -11,7 +11,7 @@ GOLDEN = json.loads(record.GOLDEN.read_text())
 
 @pytest.mark.parametrize("env_id", sorted(GOLDEN["episodes"]))
 def test_seeded_episodes_are_unchanged(env_id, request):
-    if "Replay" in env_id:
+    if record.needs_data(env_id):
         request.getfixturevalue("real_data_dir")
     assert record.episodes(env_id) == GOLDEN["episodes"][env_id]
 

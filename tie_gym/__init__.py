@@ -37,12 +37,17 @@ PRESETS: dict[str, dict[str, object]] = {
     # Harder: a budget of k=3 scored by NDCG, kill-chain reveal order, a less predictable adversary
     # (1.4 × the default temperature).
     "TIE-ForecastHard-v1": {"k": 3, "order": "killchain", "temperature": 2.3, "reward": "ndcg"},
+    # Real order: Attack Flow incidents replayed in a seeded topological order of their DAG
+    # (needs TIE_DATA_DIR or flows=); info carries the frontier (what may come next).
+    "TIE-ForecastFlow-v0": {"campaign": "flow"},
+    "TIE-ForecastFlowGuess-v0": {"campaign": "flow", "action_mode": "guess"},
 }
 
 # Sequential defence with a detection budget and delayed reward (no vector twin yet).
 DEFEND_PRESETS: dict[str, dict[str, object]] = {
     "TIE-Defend-v1": {},
     "TIE-DefendReplay-v1": {"campaign": "replay", "order": "killchain"},
+    "TIE-DefendFlow-v0": {"campaign": "flow"},
 }
 
 for _id, _kwargs in PRESETS.items():

@@ -92,6 +92,11 @@ class ForecastVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         if isinstance(seed, list):
             seed = seed[0]
+        if options:
+            raise ValueError(
+                f"the native vector env takes no reset options, got {sorted(options)}; replay "
+                "given campaigns in single envs (gym.make) or a SyncVectorEnv of them"
+            )
         super().reset(seed=seed)
         if seed is not None:
             self._stream.clear()

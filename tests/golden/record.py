@@ -130,7 +130,12 @@ def sampler_paths() -> dict[str, list[list[int]]]:
 
 def registered_ids(with_replay: bool) -> list[str]:
     ids = [*tie_gym.PRESETS, *tie_gym.DEFEND_PRESETS]
-    return [i for i in ids if with_replay or "Replay" not in i]
+    return [i for i in ids if with_replay or not needs_data(i)]
+
+
+def needs_data(env_id: str) -> bool:
+    """Replayed reports and flows are read from the data folder (TIE_DATA_DIR)."""
+    return "Replay" in env_id or "Flow" in env_id
 
 
 def record() -> dict[str, Any]:

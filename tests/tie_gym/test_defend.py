@@ -82,5 +82,5 @@ def test_bad_constructor_arguments_and_reset_options():
         with pytest.raises(ValueError, match=match):
             gym.make("TIE-Defend-v1", **kwargs)
     env = gym.make("TIE-Defend-v1")
-    with pytest.raises(ValueError, match="reset options"):  # silently ignored before
-        env.reset(seed=0, options={"observed": ["T1059"]})
+    with pytest.raises(ValueError, match="unknown reset option"):  # silently ignored before
+        env.reset(seed=0, options={"campain": ["T1059", "T1105"]})

@@ -11,7 +11,14 @@ import numpy as np
 from tie_gym.adversary.ordering import ORDERS, Order
 from tie_gym.checks import is_real
 
-CampaignMode = Literal["generative", "replay"]
+CampaignMode = Literal["generative", "replay", "flow"]
+NATURAL_ORDER = {"generative": "model", "replay": "killchain", "flow": "flow"}
+"""Each source's order when none is asked for; replayed reports are sets, so theirs is imposed."""
+ALLOWED_ORDERS = {
+    "generative": ("model", "killchain", "random"),
+    "replay": ("killchain", "random"),
+    "flow": ("flow", "killchain", "random"),
+}
 DEFAULT_TEMPERATURE = 1.65
 """Calibrated by `python -m benchmarks.temperature` (benchmarks/results/temperature.md) with the
 shipped EASE model: the temperature at which the greedy recommender's hit@10 on generated
@@ -25,7 +32,9 @@ class Campaign:
 
     techniques: np.ndarray
     source: str
-    """"generated" or the replayed report's ID."""
+    """"generated", the replayed report's ID, the flow's name, or "given" (reset options)."""
+    frontiers: tuple[np.ndarray, ...] | None = None
+    """In a flow's own order: per step t, the columns that may come next after the first t."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,8 @@ class CampaignConfig:
     """Where campaigns come from and how they are revealed; checked once, shared by every env.
 
     `order=None` takes the source's natural order: the sampling order for generated campaigns,
-    kill-chain for replayed reports (which are sets and have no order of their own).
+    kill-chain for replayed reports (which are sets and have no order of their own), the real
+    order for Attack Flow incidents (`campaign="flow"`, from `flow_dir` or the data folder).
     """
 
     campaign: CampaignMode = "generative"
@@ -42,14 +52,18 @@ class CampaignConfig:
     top_p: float = 1.0
     split: str = "test"
     max_length: int | None = None
+    flow_dir: str | None = None
 
     def __post_init__(self) -> None:
-        if self.campaign not in ("generative", "replay"):
-            raise ValueError(f'campaign must be "generative" or "replay", got {self.campaign!r}')
-        order = self.order or ("killchain" if self.campaign == "replay" else "model")
-        if order not in ORDERS or (self.campaign == "replay" and order == "model"):
+        if self.campaign not in NATURAL_ORDER:
             raise ValueError(
-                f"order must be one of {ORDERS} (not 'model' for replay), got {self.order!r}"
+                f"campaign must be one of {sorted(NATURAL_ORDER)}, got {self.campaign!r}"
+            )
+        order = self.order or NATURAL_ORDER[self.campaign]
+        if order not in ALLOWED_ORDERS[self.campaign]:
+            raise ValueError(
+                f"order must be one of {ALLOWED_ORDERS[self.campaign]} for {self.campaign} "
+                f"campaigns (of {ORDERS}), got {self.order!r}"
             )
         object.__setattr__(self, "order", order)
         if self.split not in ("test", "train"):

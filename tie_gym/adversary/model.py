@@ -2,7 +2,7 @@
 
 It holds what every campaign source needs from the artifact (vocabulary, tactics, corpus
 popularity and report sizes) and hands the work to `generative.py` (sampled campaigns),
-`replay.py` (real reports) and `ordering.py` (reveal orders). All randomness comes from the
+`replay.py` (real reports), `flows.py` (Attack Flow incidents) and `ordering.py` (reveal orders). All randomness comes from the
 `numpy.random.Generator` passed in (the env's `np_random`).
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, load_model
 from recommenders.models import Recommender
 from tie_gym.adversary.campaign import DEFAULT_TEMPERATURE, Campaign, unpack_campaigns
+from tie_gym.adversary.flows import FlowReplay
 from tie_gym.adversary.generative import GenerativeSampler
 from tie_gym.adversary.ordering import Order, arrange, first_tactic_ranks
 from tie_gym.adversary.replay import ReportReplay
@@ -53,6 +54,7 @@ class Adversary:
             model, self.popularity, self.size_probabilities, self.first_tactic_rank
         )
         self.replayer = ReportReplay(manifest, data_dir, self.first_tactic_rank)
+        self._flows: dict[str | None, FlowReplay] = {}
 
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, data_dir: str | None = None) -> Adversary:
@@ -114,3 +116,12 @@ class Adversary:
     ) -> Campaign:
         """A uniformly drawn report of a split, in the chosen order."""
         return self.replayer.draw(rng, order, split)
+
+    def flows(self, flow_dir: str | None = None) -> FlowReplay:
+        """The Attack Flow incidents of `flow_dir` (default: the data folder's attack-flow/) as
+        campaigns over this model's vocabulary; read once per folder."""
+        if flow_dir not in self._flows:
+            self._flows[flow_dir] = FlowReplay(
+                self.manifest, self.data_dir, self.first_tactic_rank, flow_dir
+            )
+        return self._flows[flow_dir]

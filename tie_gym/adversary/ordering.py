@@ -2,10 +2,11 @@
 
 - "model": the order in which the generative adversary sampled its techniques;
 - "killchain": ATT&CK tactic order (a technique's earliest tactic), ties broken at random;
-- "random": a uniform shuffle.
+- "random": a uniform shuffle;
+- "flow": the order of an Attack Flow incident (a seeded topological order of its DAG,
+  `adversary/flows.py`), the one order an adversary was seen to follow.
 
-None of them is an order an adversary was seen to follow; results that hold only under one of
-them say so.
+The first three are imposed; results that hold only under one of them say so.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Literal
 
 import numpy as np
 
-Order = Literal["model", "killchain", "random"]
-ORDERS: tuple[str, ...] = ("model", "killchain", "random")
+Order = Literal["model", "killchain", "random", "flow"]
+ORDERS: tuple[str, ...] = ("model", "killchain", "random", "flow")
 
 
 def first_tactic_ranks(tactics: list[tuple[str, ...]], tactic_order: tuple[str, ...]) -> np.ndarray:
@@ -34,8 +35,10 @@ def arrange(
     keep_first: int = 0,
 ) -> np.ndarray:
     """Put a technique set in the chosen reveal order (the first `keep_first` stay in front)."""
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    if order not in ORDERS or order == "flow":
+        raise ValueError(
+            f"order must be one of {ORDERS[:3]} (only flows have an order of their own), got {order!r}"
+        )
     head, tail = techniques[:keep_first], techniques[keep_first:]
     if order == "model":
         return techniques.copy()

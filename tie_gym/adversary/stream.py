@@ -10,7 +10,7 @@ from tie_gym.adversary.model import Adversary
 
 class CampaignStream:
     """Generative campaigns are sampled `batch` at a time (one batched fold-in instead of a Python
-    loop per campaign); replayed ones are drawn one by one. `clear()` on reseeding empties the
+    loop per campaign); replayed reports and flows are drawn one by one. `clear()` on reseeding empties the
     batch, so the same seed always gives the same campaigns."""
 
     def __init__(self, adversary: Adversary, config: CampaignConfig, batch: int = 64) -> None:
@@ -29,12 +29,15 @@ class CampaignStream:
                 self.adversary.replay(rng, config.order, config.split)  # type: ignore[arg-type]
                 for _ in range(count)
             ]
+        if config.campaign == "flow":
+            flows = self.adversary.flows(config.flow_dir)
+            return [flows.draw(rng, config.order) for _ in range(count)]  # type: ignore[arg-type]
         return unpack_campaigns(*self.take_block(rng, count), "generated")
 
     def take_block(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
         """The next `count` campaigns as (count, width) columns padded with -1, and lengths."""
         config = self.config
-        if config.campaign == "replay":
+        if config.campaign != "generative":
             return pack_campaigns(self.take(rng, count))
         if len(self._lengths) - self._offset < count:
             fresh, fresh_lengths = self.adversary.sample(

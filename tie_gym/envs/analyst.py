@@ -1,5 +1,7 @@
-"""What an analyst can hand `ForecastEnv.reset`: the techniques already observed
-(`options={"observed": [...]}`) or the incident text to find them in (`options={"text": "..."}`).
+"""What an analyst can hand `reset`: the techniques already observed (`options={"observed": [...]}`),
+the incident text to find them in (`options={"text": "..."}`), or a whole ordered campaign to
+replay (`options={"campaign": [...]}`: the first techniques are shown, the rest forecast in the
+order given).
 
 The IDs go through `recommenders.forecast.observed_techniques`, the normalisation the forecast
 CLI uses, so the env and the CLI accept and leave out the same IDs for the same reasons.
@@ -24,17 +26,54 @@ class AnalystStart:
     """The usable techniques' columns in the adversary's vocabulary, in the order given."""
     ignored: dict[str, str]
     """Given IDs left out, with why (unknown, revoked, deprecated, repeated, …)."""
+    whole: bool = False
+    """True for `options["campaign"]`: the columns are the whole campaign, not only its start."""
+
+
+OPTIONS = ("observed", "text", "campaign")
+
+
+def given_campaign(options: dict[str, Any], adversary: Adversary) -> AnalystStart | None:
+    """The ordered campaign `options["campaign"]` gives, or None; ValueError when it leaves fewer
+    than two usable techniques (one to show, one to forecast) or comes with another start."""
+    check_options(options)
+    if options.get("campaign") is None:
+        return None
+    if options.get("observed") is not None or options.get("text") is not None:
+        raise ValueError(
+            "options['campaign'] is a whole campaign: give it alone, without 'observed' or 'text'"
+        )
+    what = "options['campaign']"
+    techniques = observed_techniques(
+        options["campaign"], adversary.manifest, adversary.data_dir, what
+    )
+    if len(techniques.usable) < 2:
+        raise ValueError(
+            f"{what} must hold at least two usable technique IDs (one to show, one to forecast), "
+            f"got {techniques.usable}; left out: {techniques.ignored}"
+        )
+    index = {t: i for i, t in enumerate(adversary.vocabulary)}
+    columns = np.array([index[t] for t in techniques.usable], dtype=np.int64)
+    return AnalystStart(columns, techniques.ignored, whole=True)
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Unknown reset options are an error: a misspelt key silently drew a random campaign."""
+    if unknown := sorted(set(options) - set(OPTIONS)):
+        raise ValueError(f"unknown reset option(s) {unknown}; choose among {list(OPTIONS)}")
 
 
 def analyst_start(
     options: dict[str, Any], adversary: Adversary, text_model: str | None = None
 ) -> AnalystStart | None:
-    """The start `options` ask for ("text" wins over "observed"), or None when they give
-    neither and the env draws a campaign of its own.
+    """The start `options` ask for (a whole "campaign"; else "text", which wins over
+    "observed"), or None when they give none and the env draws a campaign of its own.
 
     Raises ValueError naming the option when the IDs are not a list, none is usable, or they
     leave no technique of the vocabulary to forecast.
     """
+    if (campaign := given_campaign(options, adversary)) is not None:
+        return campaign
     observed, what = options.get("observed"), "options['observed']"
     if options.get("text") is not None:
         observed = techniques_from_text(options["text"], text_model)

@@ -18,6 +18,7 @@ from tie_gym.adversary import (
     CampaignStream,
 )
 from tie_gym.checks import check_render_mode, discrete_index, is_integer, is_real
+from tie_gym.envs.analyst import check_options, given_campaign
 from tie_gym.observation import ObservationSchema
 
 
@@ -87,9 +88,10 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         temperature: float = DEFAULT_TEMPERATURE,
         split: str = "test",
         data_dir: str | None = None,
+        flows: str | None = None,
         render_mode: str | None = None,
     ) -> None:
-        config = CampaignConfig(campaign, order, temperature, split=split)  # type: ignore[arg-type]
+        config = CampaignConfig(campaign, order, temperature, split=split, flow_dir=flows)  # type: ignore[arg-type]
         if not is_integer(budget) or budget < 1:
             raise ValueError(f"budget must be an integer ≥ 1, got {budget!r}")
         for name, value in (("detection_cost", detection_cost), ("catch_bonus", catch_bonus)):
@@ -133,24 +135,30 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        if options:
+        options = options or {}
+        check_options(options)
+        if options.get("observed") is not None or options.get("text") is not None:
             raise ValueError(
-                f"TIE-Defend takes no reset options yet, got {sorted(options)}; "
-                "reset(seed=...) only"
+                "TIE-Defend replays whole campaigns: pass options={'campaign': [...]}, "
+                "not 'observed' or 'text'"
             )
         if seed is not None:
             self._stream.clear()
-        self._campaign = self._stream.take(self.np_random)[0]
+        given = given_campaign(options, self.adversary)
+        if given is not None:
+            self._campaign = Campaign(given.columns, "given")
+        else:
+            self._campaign = self._stream.take(self.np_random)[0]
         self._cursor = 1
         self._seen[:] = False
         self._detected[:] = False
         self._seen[self._campaign.techniques[0]] = True
         self._remaining = self.budget
         self._log = [f"start: {self.adversary.vocabulary[self._campaign.techniques[0]]}"]
-        return self._observation(), {
-            "campaign": self._campaign.source,
-            "action_mask": self.action_masks(),
-        }
+        info = {"campaign": self._campaign.source, "action_mask": self.action_masks()}
+        if given is not None:
+            info["ignored"] = given.ignored
+        return self._observation(), info
 
     def step(
         self, action: int | np.ndarray

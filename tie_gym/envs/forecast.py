@@ -84,9 +84,10 @@ def forecast_task(
     split: str = "test",
     data_dir: str | None = None,
     features: str = "none",
+    flows: str | None = None,
 ) -> tuple[Adversary, ForecastTask]:
     """The adversary and the checked task that `ForecastEnv`'s arguments describe."""
-    config = CampaignConfig(campaign, order, temperature, top_p, split, max_length)  # type: ignore[arg-type]
+    config = CampaignConfig(campaign, order, temperature, top_p, split, max_length, flows)  # type: ignore[arg-type]
     adversary = Adversary.shared(model, data_dir)
     task = ForecastTask(adversary.n_techniques, k, action_mode, reward, initial, features, config)
     return adversary, task
@@ -213,6 +214,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         data_dir: str | None = None,
         text_model: str | None = None,
         features: str = "none",
+        flows: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         check_render_mode(render_mode, self.metadata)
@@ -230,6 +232,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             split,
             data_dir,
             features,
+            flows,
         )
         self.render_mode = render_mode
         self.text_model = text_model
@@ -289,7 +292,10 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         if seed is not None:
             self._stream.clear()
         start = analyst_start(options or {}, self.adversary, self.text_model)
-        if start is not None:
+        if start is not None and start.whole:
+            self._campaign = Campaign(start.columns, "given")
+            self._cursor = min(self.task.initial, len(start.columns) - 1)
+        elif start is not None:
             config = self.campaign_config
             self._campaign = self.adversary.generate(
                 self.np_random,
@@ -370,8 +376,21 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             "reward_terms": terms,
             "action_mask": ~self._seen,
         }
+        if self._campaign.frontiers is not None:
+            frontier = self._campaign.frontiers[self._cursor - 1]
+            info["frontier"] = self._ids[frontier].tolist()
+            info["frontier_hit"] = self._frontier_hit(action, frontier)
         self._last_info = info
         return observation, float(reward), terminated, False, info
+
+    def _frontier_hit(self, action: Any, frontier: np.ndarray) -> bool:
+        """The frontier variant of the score: a technique that may come next is in the forecast."""
+        seen_then = self._seen.copy()
+        seen_then[frontier] = False  # the forecast was made before this step's reveal
+        if self.task.action_mode == "guess":
+            return bool(np.isin(int(action), frontier))
+        scores = numeric_scores(action)
+        return any(forecast_rank(scores, seen_then, int(c)) <= self.task.k for c in frontier)
 
     def last_forecast(self) -> np.ndarray | None:
         """Technique columns of the last forecast, best first (top-k, or the single guess)."""

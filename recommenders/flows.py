@@ -1,0 +1,419 @@
+"""Attack Flow incidents → DAGs of technique actions: the one source of *real* attack order.
+
+The TIE corpus holds sets; an Attack Flow drawing says what enabled what. Two formats are read:
+the Attack Flow Builder's `.afb` (objects joined action → anchor → latch ← line → latch → anchor →
+next object) and Attack Flow STIX 2.1 bundles (`attack-action.effect_refs`, conditions'
+`on_true_refs`/`on_false_refs`, operators' `effect_refs`). Conditions, operators, assets and
+observables are passed through, so an action's successors are the next *actions*.
+
+IDs are mapped through an ATT&CK catalog: a revoked ID follows its `revoked-by` chain, a deprecated
+or unknown one is dropped (its action stays in the graph, tactic only) and reported.
+
+A flow is a partial order, not a sequence: `topological_order` draws one seeded linear extension,
+`frontier` says what may come next after a prefix. Both work on the technique actions, passing
+through actions without a usable technique.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog
+from recommenders.errors import DataError
+from recommenders.jsonio import read_json
+
+log = logging.getLogger(__name__)
+
+FLOW_SUFFIXES = (".afb", ".json")
+FIX = "export the flow again from the Attack Flow Builder (.afb) or as an Attack Flow STIX bundle"
+
+
+@dataclass(frozen=True)
+class FlowAction:
+    """One action of a flow: what the drawing says, and the technique it maps to."""
+
+    key: str
+    """The action's object ID in the file (an `.afb` instance or a STIX `attack-action--…` id)."""
+    name: str
+    technique: str | None
+    """The catalog's active ID for the drawn one (revoked IDs followed), or None."""
+    tactic: str | None
+    """The drawn tactic ID (e.g. TA0002), kept for tactic-only actions too."""
+    drawn_technique: str | None = None
+    """The ID as drawn, before mapping."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A flow's actions and the edges between them (index → the actions it enabled)."""
+
+    name: str
+    source: str
+    actions: tuple[FlowAction, ...]
+    successors: tuple[tuple[int, ...], ...]
+    mapped: dict[str, str] = field(default_factory=dict)
+    """Drawn ID → the ID it was mapped to (revoked IDs followed to their successor)."""
+    dropped: dict[str, str] = field(default_factory=dict)
+    """Drawn ID → why it has no technique here (deprecated, unknown, malformed)."""
+    loops: tuple[tuple[str, str], ...] = ()
+    """Edges (action key → earlier action key) dropped because they closed a cycle."""
+
+    @cached_property
+    def technique_actions(self) -> tuple[int, ...]:
+        """Indices of the actions that carry a usable technique, in drawing order."""
+        return tuple(i for i, a in enumerate(self.actions) if a.technique is not None)
+
+    @cached_property
+    def technique_successors(self) -> dict[int, tuple[int, ...]]:
+        """Edges between technique actions, through actions that have none (tactic only or
+        dropped): a → (tactic-only) → b becomes a → b."""
+        out: dict[int, tuple[int, ...]] = {}
+        for start in self.technique_actions:
+            found: list[int] = []
+            stack, visited = list(self.successors[start]), set()
+            while stack:
+                node = stack.pop()
+                if node in visited:
+                    continue
+                visited.add(node)
+                if self.actions[node].technique is not None:
+                    found.append(node)
+                else:
+                    stack.extend(self.successors[node])
+            out[start] = tuple(sorted(set(found)))
+        return out
+
+    @cached_property
+    def technique_predecessors(self) -> dict[int, tuple[int, ...]]:
+        before: dict[int, list[int]] = {i: [] for i in self.technique_actions}
+        for node, nexts in self.technique_successors.items():
+            for successor in nexts:
+                before[successor].append(node)
+        return {node: tuple(sorted(set(nodes))) for node, nodes in before.items()}
+
+    @property
+    def techniques(self) -> list[str]:
+        """Distinct techniques of the flow, in drawing order (a set: see `topological_order`)."""
+        return list(dict.fromkeys(self.actions[i].technique for i in self.technique_actions))  # type: ignore[misc]
+
+    def topological_order(self, rng: np.random.Generator | None = None) -> list[int]:
+        """Technique actions in an order the flow allows: every action after all that enabled it.
+
+        With `rng`, each step picks uniformly among the ready actions (a seeded draw among the
+        flow's orders); without, the earliest-drawn ready action (one fixed order).
+        """
+        waiting = {node: len(before) for node, before in self.technique_predecessors.items()}
+        ready = sorted(node for node, count in waiting.items() if count == 0)
+        order: list[int] = []
+        while ready:
+            pick = int(rng.integers(len(ready))) if rng is not None else 0
+            node = ready.pop(pick)
+            order.append(node)
+            for successor in self.technique_successors[node]:
+                waiting[successor] -= 1
+                if waiting[successor] == 0:
+                    ready.append(successor)
+            ready.sort()
+        return order
+
+    def campaign(self, rng: np.random.Generator | None = None) -> list[str]:
+        """The flow's distinct techniques in one topological order (a technique drawn twice is
+        used once, where it first appears)."""
+        order = self.topological_order(rng)
+        return list(dict.fromkeys(self.actions[i].technique for i in order))  # type: ignore[misc]
+
+    def frontier(self, prefix: Iterable[str]) -> list[str]:
+        """Techniques that may come next once `prefix` has been used: those of the actions not
+        yet done whose every enabling technique action is done. An action counts as done when
+        its technique is in `prefix` (so a technique drawn twice is done at its first use)."""
+        done = set(prefix)
+        ready = [
+            self.actions[node].technique
+            for node in self.technique_actions
+            if self.actions[node].technique not in done
+            and all(self.actions[b].technique in done for b in self.technique_predecessors[node])
+        ]
+        return list(dict.fromkeys(ready))  # type: ignore[arg-type]
+
+
+def incident(name: str) -> str:
+    """The incident or actor a flow draws, so that its drawings are held out together: the name
+    without a parenthesised variant or a trailing case number ("CISA AA22-138B … (TA1)" and
+    "(TA2)", "FIN13 Case 1" and "Case 2")."""
+    name = re.sub(r"\s*\([^)]*\)\s*$", "", name.strip())
+    name = re.sub(r"\s+case\s*\d+$", "", name, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", name).casefold()
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Graph:
+    """Objects of a drawing as nodes, whatever their kind, before passing through non-actions."""
+
+    actions: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    """key → (name, drawn technique ID, drawn tactic ID), in file order."""
+    edges: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_edge(self, source: str, target: str) -> None:
+        self.edges.setdefault(source, []).append(target)
+
+
+def _properties(obj: dict[str, Any], path: Path, key: str) -> dict[str, Any]:
+    """An `.afb` object's `properties` list of [name, value] pairs as a dict."""
+    pairs = obj.get("properties", [])
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs
+    ):
+        raise DataError(path, f"{key}.properties", "not a list of [name, value] pairs", FIX)
+    return dict(pairs)
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _read_afb(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
+    objects = payload.get("objects")
+    if not isinstance(objects, list):
+        raise DataError(path, "objects", "missing or not a list", FIX)
+    graph = _Graph()
+    owner: dict[str, str] = {}  # anchor → the object it belongs to
+    anchor_of: dict[str, str] = {}  # latch → the anchor holding it
+    lines: list[tuple[str, Any, Any]] = []
+    name = path.stem
+    for position, obj in enumerate(objects):
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+            raise DataError(path, f"objects[{position}]", "not an object with an 'id' kind", FIX)
+        key = obj.get("instance")
+        if not isinstance(key, str):
+            raise DataError(path, f"objects[{position}].instance", "missing or not a string", FIX)
+        kind = obj["id"]
+        anchors = obj.get("anchors") or {}
+        if not isinstance(anchors, dict):
+            raise DataError(path, f"{key}.anchors", "not a mapping of angle → anchor", FIX)
+        for anchor in anchors.values():
+            owner[anchor] = key
+        if kind.endswith("_anchor"):
+            for latch in obj.get("latches") or []:
+                anchor_of[latch] = key
+        elif kind == "dynamic_line":
+            lines.append((key, obj.get("source"), obj.get("target")))
+        elif kind == "action":
+            props = _properties(obj, path, key)
+            graph.actions[key] = (
+                _text(props.get("name")) or "",
+                _text(props.get("technique_id")),
+                _text(props.get("tactic_id")),
+            )
+        elif kind == "flow":
+            name = _text(_properties(obj, path, key).get("name")) or name
+    for key, source, target in lines:
+        ends = []
+        for end in (source, target):
+            anchor = anchor_of.get(end) if isinstance(end, str) else None
+            ends.append(owner.get(anchor) if anchor is not None else None)
+        if None not in ends:  # a line left loose at one end joins nothing
+            graph.add_edge(ends[0], ends[1])  # type: ignore[arg-type]
+        else:
+            log.debug("%s: line %s is not attached at both ends", path.name, key)
+    return name, graph
+
+
+STIX_EDGES = ("effect_refs", "on_true_refs", "on_false_refs")
+
+
+def _read_stix(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
+    objects = payload.get("objects")
+    if not isinstance(objects, list):
+        raise DataError(path, "objects", "missing or not a list", FIX)
+    graph = _Graph()
+    name = path.stem
+    for position, obj in enumerate(objects):
+        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+            raise DataError(path, f"objects[{position}]", "not a STIX object with an id", FIX)
+        key, kind = obj["id"], obj.get("type")
+        if kind == "attack-action":
+            graph.actions[key] = (
+                _text(obj.get("name")) or "",
+                _text(obj.get("technique_id")),
+                _text(obj.get("tactic_id")),
+            )
+        elif kind == "attack-flow":
+            name = _text(obj.get("name")) or name
+        for edge in STIX_EDGES:
+            targets = obj.get(edge, [])
+            if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+                raise DataError(path, f"{key}.{edge}", "not a list of object ids", FIX)
+            for target in targets:
+                graph.add_edge(key, target)
+    return name, graph
+
+
+def _map_technique(drawn: str | None, catalog: TechniqueCatalog) -> tuple[str | None, str | None]:
+    """(the active ID, None) for a drawn ID, or (None, why it has none)."""
+    if drawn is None:
+        return None, None
+    technique = drawn.upper()
+    if not TECHNIQUE_ID.match(technique):
+        return None, "not an ATT&CK technique ID"
+    seen = set()
+    while catalog.status(technique) == "revoked" and technique not in seen:
+        seen.add(technique)
+        successor = catalog.techniques[technique].revoked_by
+        if successor is None:
+            return None, f"revoked in ATT&CK {catalog.version or catalog.source}, no successor"
+        technique = successor
+    status = catalog.status(technique)
+    if status != "active":
+        return None, f"{status} in ATT&CK {catalog.version or catalog.source}"
+    return technique, None
+
+
+def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
+    """Read one `.afb` or Attack Flow STIX bundle into a `Flow` over `catalog`'s technique IDs.
+
+    Raises DataError naming the file and the object for anything that is not a flow. Edges that
+    close a cycle are dropped and kept in `Flow.loops` (see `_drop_loops`).
+    """
+    path = Path(path)
+    payload = read_json(path)
+    if isinstance(payload, dict) and payload.get("type") == "bundle":
+        name, graph = _read_stix(payload, path)
+    elif isinstance(payload, dict) and str(payload.get("schema", "")).startswith("attack_flow"):
+        name, graph = _read_afb(payload, path)
+    else:
+        raise DataError(
+            path,
+            "schema",
+            "neither an Attack Flow Builder file (schema attack_flow_v2) nor a STIX bundle",
+            FIX,
+        )
+    keys = list(graph.actions)
+    index = {key: i for i, key in enumerate(keys)}
+    actions, mapped, dropped = [], {}, {}
+    for key in keys:
+        action_name, drawn, tactic = graph.actions[key]
+        technique, why = _map_technique(drawn, catalog)
+        if why is not None:
+            dropped[drawn] = why
+        elif technique is not None and technique != drawn.upper():  # type: ignore[union-attr]
+            mapped[drawn] = technique
+        actions.append(FlowAction(key, action_name, technique, tactic, drawn))
+    successors = []
+    for key in keys:  # the next actions, through every object that is not one
+        found, stack, visited = set(), list(graph.edges.get(key, [])), {key}
+        while stack:
+            node = stack.pop()
+            if node in visited:
+                continue
+            visited.add(node)
+            if node in index:
+                found.add(index[node])
+            else:
+                stack.extend(graph.edges.get(node, []))
+        successors.append(tuple(sorted(found)))
+    successors, loops = _drop_loops(successors)
+    if loops:
+        log.info("%s: %d edges that loop back to an earlier action ignored", path.name, len(loops))
+    loops_by_key = tuple((actions[a].key, actions[b].key) for a, b in loops)
+    return Flow(name, path.name, tuple(actions), tuple(successors), mapped, dropped, loops_by_key)
+
+
+def _drop_loops(
+    successors: list[tuple[int, ...]],
+) -> tuple[list[tuple[int, ...]], list[tuple[int, int]]]:
+    """The edges without those that lead back to an action on the way to them, found by a
+    depth-first walk from the flow's first actions in drawing order; and the edges dropped.
+
+    Drawings do loop ("retry", a technique used again later): the loop's way back says the
+    adversary repeats what it already did, which a campaign of distinct techniques already holds.
+    """
+    has_predecessor = {t for nexts in successors for t in nexts}
+    starts = [i for i in range(len(successors)) if i not in has_predecessor]
+    starts += [i for i in range(len(successors)) if i in has_predecessor]
+    state = [0] * len(successors)  # 0 new, 1 on the current path, 2 done
+    loops: list[tuple[int, int]] = []
+    for root in starts:
+        if state[root]:
+            continue
+        state[root] = 1
+        stack = [(root, iter(successors[root]))]
+        while stack:
+            node, nexts = stack[-1]
+            successor = next(nexts, None)
+            if successor is None:
+                state[node] = 2
+                stack.pop()
+            elif state[successor] == 1:
+                loops.append((node, successor))
+            elif state[successor] == 0:
+                state[successor] = 1
+                stack.append((successor, iter(successors[successor])))
+    kept = [
+        tuple(t for t in nexts if (node, t) not in loops) for node, nexts in enumerate(successors)
+    ]
+    return kept, loops
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    """The flows of a folder, with what reading them left out."""
+
+    flows: tuple[Flow, ...]
+    empty: tuple[str, ...]
+    """Files whose flow has no usable technique (e.g. attack trees drawn without IDs)."""
+
+    @property
+    def dropped(self) -> dict[str, str]:
+        return {k: v for flow in self.flows for k, v in flow.dropped.items()}
+
+    @property
+    def mapped(self) -> dict[str, str]:
+        return {k: v for flow in self.flows for k, v in flow.mapped.items()}
+
+    def describe(self) -> str:
+        return (
+            f"{len(self.flows)} flows with techniques ({len(self.empty)} without: "
+            f"{', '.join(self.empty) or 'none'}); {len(self.mapped)} revoked IDs mapped to their "
+            f"successor, {len(self.dropped)} IDs dropped ({', '.join(sorted(self.dropped)) or 'none'})"
+        )
+
+    def named(self, name: str) -> Flow:
+        for flow in self.flows:
+            if name in (flow.name, flow.source, Path(flow.source).stem):
+                return flow
+        raise ValueError(f"no flow named {name!r}; choose among {[f.name for f in self.flows]}")
+
+
+def load_flows(directory: str | Path, catalog: TechniqueCatalog, minimum: int = 2) -> FlowSet:
+    """Every `.afb` and `.json` flow in `directory`, sorted by file name; flows with fewer than
+    `minimum` distinct usable techniques are listed in `FlowSet.empty`, not returned."""
+    directory = Path(directory)
+    files = sorted(p for p in directory.iterdir() if p.suffix.lower() in FLOW_SUFFIXES)
+    if not files:
+        raise DataError(
+            directory, None, "no .afb or .json Attack Flow file here", "pass a folder of flows"
+        )
+    flows, empty = [], []
+    for path in files:
+        flow = read_flow(path, catalog)
+        (flows if len(flow.techniques) >= minimum else empty).append(flow)
+    found = FlowSet(tuple(flows), tuple(f.source for f in empty))
+    log.info("%s: %s", directory.name, found.describe())
+    return found
+
+
+def columns(techniques: Sequence[str], vocabulary: Sequence[str]) -> tuple[list[int], list[str]]:
+    """Techniques as columns of a model's vocabulary, and those it does not have."""
+    index = {t: i for i, t in enumerate(vocabulary)}
+    return [index[t] for t in techniques if t in index], [t for t in techniques if t not in index]

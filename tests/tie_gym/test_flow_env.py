@@ -1,0 +1,138 @@
+"""Real order: Attack Flow replay, and ordered campaigns given at reset."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import tie_gym
+from tie_gym.adversary import CampaignConfig
+
+
+def _episode(env, seed, policy=None, **reset):
+    _, info = env.reset(seed=seed, **reset)
+    u = env.unwrapped
+    steps, done = [], False
+    while not done:
+        action = policy(u) if policy else np.zeros(u.n_techniques, np.float32)
+        _obs, _reward, terminated, truncated, step_info = env.step(action)
+        steps.append(step_info)
+        done = terminated or truncated
+    return info, steps
+
+
+def test_fixture_flows_replay_in_an_order_the_flow_allows(data_dir):
+    env = gym.make("TIE-ForecastFlow-v0", data_dir=str(data_dir))
+    seen_orders = set()
+    for seed in range(30):
+        info, steps = _episode(env, seed)
+        order = tuple(env.unwrapped.vocabulary[c] for c in env.unwrapped._campaign.techniques)
+        seen_orders.add((info["campaign"], order))
+        # the revealed technique is always one the flow allows next
+        assert all(s["revealed"] in s["frontier"] for s in steps)
+    alpha = {order for name, order in seen_orders if name == "Alpha Intrusion"}
+    # T1004 and T1009 are not in the shipped model's vocabulary: left out of the campaign, but
+    # done for the frontier (T1007 is reachable although its enabler T1004 cannot be shown)
+    assert alpha == {("T1001", "T1003", "T1003.001", "T1007")}
+    assert {name for name, _ in seen_orders} == {"Alpha Intrusion", "Beta Case 1", "Beta Case 2"}
+
+
+def test_flow_episodes_repeat_with_the_seed(data_dir):
+    env = gym.make("TIE-ForecastFlow-v0", data_dir=str(data_dir))
+    first = [s["revealed"] for s in _episode(env, 3)[1]]
+    assert [s["revealed"] for s in _episode(env, 3)[1]] == first
+
+
+def test_frontier_hit_is_the_variant_score(data_dir):
+    """A forecast of a technique the flow allows next, but not the one revealed, scores only
+    in the frontier variant."""
+    env = gym.make("TIE-ForecastFlowGuess-v0", data_dir=str(data_dir))
+    u = env.unwrapped
+    for seed in range(40):
+        env.reset(seed=seed)
+        if u._campaign.source == "Alpha Intrusion":
+            break
+    index = {t: i for i, t in enumerate(u.vocabulary)}
+    env.step(index["T1003"])  # T1001 shown; T1003 is the only next
+    _, reward, _, _, info = env.step(index["T1007"])  # T1003.001 comes next; T1007 is not ready
+    assert reward == 0 and not info["frontier_hit"] and info["frontier"] == ["T1003.001"]
+
+
+def test_imposed_orders_on_flows_have_no_frontier(data_dir):
+    env = gym.make("TIE-ForecastFlow-v0", data_dir=str(data_dir), order="killchain")
+    assert all("frontier" not in s for s in _episode(env, 0)[1])
+    with pytest.raises(ValueError, match="order"):
+        CampaignConfig("flow", "model")
+    with pytest.raises(ValueError, match="order"):
+        CampaignConfig("replay", "flow")
+
+
+def test_flow_replay_needs_a_folder(tmp_path):
+    env = gym.make("TIE-ForecastFlow-v0", data_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="attack-flow"):
+        env.reset(seed=0)
+
+
+def test_flow_env_passes_the_checkers(real_data_dir):
+    check_env(gym.make("TIE-ForecastFlow-v0", data_dir=str(real_data_dir)).unwrapped)
+    check_env(gym.make("TIE-DefendFlow-v0", data_dir=str(real_data_dir)).unwrapped)
+
+
+def test_every_real_flow_replays(real_data_dir):
+    env = gym.make("TIE-ForecastFlow-v0", data_dir=str(real_data_dir))
+    replay = env.unwrapped.adversary.flows()
+    assert len(replay.flows) >= 20
+    rng = np.random.default_rng(0)
+    for flow in replay.flows:
+        campaign = replay.campaign(flow, rng)
+        assert len(campaign.techniques) == len(set(campaign.techniques.tolist())) >= 2
+        assert all(c in f for c, f in zip(campaign.techniques, campaign.frontiers, strict=True))
+
+
+GIVEN = ["t1566.001 ", "T1059.001", "T9999", "T1059.001", "T1105", "T1486"]
+
+
+@pytest.mark.parametrize("env_id", sorted(tie_gym.PRESETS))
+def test_every_forecast_id_replays_a_given_campaign(env_id, real_data_dir):
+    env = gym.make(env_id, data_dir=str(real_data_dir))
+    _obs, info = env.reset(seed=0, options={"campaign": GIVEN})
+    u = env.unwrapped
+    assert info["campaign"] == "given" and set(info["ignored"]) == {"T9999", "T1059.001"}
+    assert u.seen_ids == ["T1566.001"]
+    revealed = []
+    done = False
+    while not done:
+        _, _, terminated, truncated, step = env.step(env.action_space.sample())
+        revealed.append(step["revealed"])
+        done = terminated or truncated
+    assert revealed == ["T1059.001", "T1105", "T1486"]  # the order given, not a sort
+
+
+def test_given_campaign_errors():
+    env = gym.make("TIE-Forecast-v1")
+    for options, match in [
+        ({"campaign": ["T1566.001"]}, "at least two"),
+        ({"campaign": "T1566.001"}, "list"),
+        ({"campaign": ["T1566.001", "T1059.001"], "observed": ["T1105"]}, "alone"),
+        ({"campain": ["T1566.001", "T1059.001"]}, "unknown reset option"),  # misspelt
+    ]:
+        with pytest.raises(ValueError, match=match):
+            env.reset(seed=0, options=options)
+
+
+def test_defend_replays_a_given_campaign():
+    env = gym.make("TIE-Defend-v1")
+    _obs, info = env.reset(seed=0, options={"campaign": ["T1566.001", "T1059.001", "T1105"]})
+    u = env.unwrapped
+    assert info["campaign"] == "given"
+    index = {t: i for i, t in enumerate(u.adversary.vocabulary)}
+    _, reward, terminated, _, step = env.step(index["T1059.001"])  # detect what comes next
+    assert terminated and step["caught"] and reward > 1
+    with pytest.raises(ValueError, match="campaign"):
+        env.reset(seed=0, options={"observed": ["T1059.001"]})
+
+
+def test_vector_env_refuses_reset_options():
+    envs = gym.make_vec("TIE-Forecast-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    with pytest.raises(ValueError, match="no reset options"):
+        envs.reset(seed=0, options={"campaign": ["T1566.001", "T1059.001"]})

@@ -1,0 +1,90 @@
+"""Flow replay: Attack Flow incidents as campaigns, in the order the adversary really used them.
+
+Each campaign is one seeded topological order of a flow's technique DAG (`recommenders.flows`),
+restricted to the model's vocabulary, with the flow's *frontier* at every step: the techniques
+that may come next given what has been revealed. Flows are read on first use from `flow_dir`,
+or the data folder's `attack-flow/`, over the ATT&CK release the model was trained with.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from recommenders.artifacts import ModelManifest
+from recommenders.errors import DataError
+from recommenders.flows import Flow, load_flows
+from recommenders.forecast import attack_catalog
+from tie_gym.adversary.campaign import Campaign
+from tie_gym.adversary.ordering import Order, arrange
+
+
+class FlowReplay:
+    """The flows of a folder, as campaigns over a model's vocabulary."""
+
+    def __init__(
+        self,
+        manifest: ModelManifest,
+        data_dir: str | None,
+        first_tactic_rank: np.ndarray,
+        flow_dir: str | None = None,
+    ) -> None:
+        self.manifest = manifest
+        self.data_dir = data_dir
+        self.flow_dir = flow_dir
+        self.first_tactic_rank = first_tactic_rank
+        self.index = {t: i for i, t in enumerate(manifest.technique_ids)}
+
+    @cached_property
+    def flows(self) -> list[Flow]:
+        """Flows with at least two techniques of the model's vocabulary, sorted by file name."""
+        root = self.data_dir or os.environ.get("TIE_DATA_DIR")
+        folder = Path(self.flow_dir) if self.flow_dir else Path(root or ".") / "attack-flow"
+        catalog = attack_catalog(self.manifest, self.data_dir)
+        if catalog is None or not folder.is_dir():
+            raise DataError(
+                folder if self.flow_dir or root else None,
+                None if self.flow_dir or root else "TIE_DATA_DIR",
+                "flow replay needs a folder of Attack Flow files and the model's ATT&CK bundle",
+                "set TIE_DATA_DIR (or data_dir=) to the folder holding attack-flow/ and attack/, "
+                "or pass flows= a folder of .afb/.json flows",
+            )
+        usable = [
+            flow
+            for flow in load_flows(folder, catalog).flows
+            if sum(t in self.index for t in flow.techniques) >= 2
+        ]
+        if not usable:
+            raise DataError(
+                folder, None, "no flow has two techniques of the model's vocabulary", "add flows"
+            )
+        return usable
+
+    def campaign(self, flow: Flow, rng: np.random.Generator, order: Order = "flow") -> Campaign:
+        """One flow as a campaign. In the flow's own order each step carries its frontier; an
+        imposed order ("killchain", "random") has none (its prefixes need not be the flow's).
+
+        Techniques outside the vocabulary are left out of the campaign but still count as done
+        for the frontier: the adversary used them, the model just cannot name them."""
+        full = flow.campaign(rng)
+        kept = [step for step, t in enumerate(full) if t in self.index]
+        columns = np.array([self.index[full[step]] for step in kept], dtype=np.int64)
+        if order != "flow":
+            return Campaign(
+                arrange(rng, np.sort(columns), order, self.first_tactic_rank), flow.name
+            )
+        frontiers = tuple(
+            np.array(
+                [self.index[t] for t in flow.frontier(full[:step]) if t in self.index],
+                dtype=np.int64,
+            )
+            for step in kept
+        )
+        return Campaign(columns, flow.name, frontiers)
+
+    def draw(self, rng: np.random.Generator, order: Order = "flow") -> Campaign:
+        """A uniformly drawn flow in one seeded order."""
+        return self.campaign(self.flows[int(rng.integers(len(self.flows)))], rng, order)
