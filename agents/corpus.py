@@ -28,9 +28,10 @@ def data_folder_given(adversary: Adversary) -> bool:
 
 
 def needs_corpus(env: Any) -> bool:
-    """Whether an env (wrapped or not) replays real reports, which only the corpus holds."""
+    """Whether an env (wrapped or not) replays real reports or flows, which only the data folder
+    holds."""
     config = getattr(env.unwrapped, "campaign_config", None)
-    return config is not None and config.campaign == "replay"
+    return config is not None and config.campaign in ("replay", "flow")
 
 
 def require_corpus(adversary: Adversary, needed_by: str, alternative: str = "") -> None:

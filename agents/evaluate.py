@@ -3,8 +3,10 @@
 Agents: `random`, `frequency`, `greedy` (the env adversary's own recommender: TIE's approach),
 `greedy_tactic` (greedy that never forecasts a technique whose first tactic comes before the last
 revealed one's: it exploits the kill-chain sort the replay envs impose on report sets, not an
-observed order), `markov` (kill-chain transitions fitted on the training reports), and learned
-ones given as `NAME=GLOB` of `agents.train` run folders (one folder per training seed), e.g.
+observed order), `markov` (kill-chain transitions fitted on the training reports), `sequence`
+(greedy re-ranked by real order learned from TRAM's narrative order and the Attack Flow
+incidents: agents/sequence.py), and
+learned ones given as `NAME=GLOB` of `agents.train` run folders (one folder per training seed), e.g.
 `maskable_ppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v1-seed*`.
 
 Every agent plays the score-vector env (a learned single-guess policy ranks techniques by its
@@ -62,7 +64,7 @@ bounds training seed + n_envs, so that training envs stay below the EvalCallback
 SEED_RANGE_WIDTH = 100_000
 """Episodes the evaluation and the selection range may each use before they meet."""
 METRICS = ("hit@k", "ndcg@k", "hit@1", "campaign_recall", "steps_to_first_hit")
-BASELINES = ("random", "frequency", "greedy", "greedy_tactic", "markov")
+BASELINES = ("random", "frequency", "greedy", "greedy_tactic", "markov", "sequence")
 """The baseline agents by name, in table order (the default --agents)."""
 DEFAULT_ENVS = ("TIE-Forecast-v1", "TIE-ForecastReplay-v1")
 """The default --env list: generated campaigns, then real held-out reports (needs the corpus)."""
@@ -124,6 +126,10 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
             from agents.markov import MarkovAgent, fit_transitions
 
             agents[item] = [MarkovAgent(fit_transitions(adversary, seed), adversary.popularity)]
+        elif item == "sequence":
+            from agents.sequence import SequenceAgent, fit_order_evidence
+
+            agents[item] = [SequenceAgent(adversary.model, fit_order_evidence(adversary))]
         elif "=" in item:
             name, pattern = item.split("=", 1)
             runs = sorted(Path(p) for p in glob.glob(pattern))
@@ -259,7 +265,7 @@ def drop_or_require_corpus(
 ) -> tuple[list[str], list[str]]:
     """The envs and agents to run, once it is clear that everything that needs the corpus has it.
 
-    Replay envs and `markov` need the TIE corpus (agents.corpus). Without a data folder, those that
+    Replay and flow envs, `markov` and `sequence` need the data folder (agents.corpus). Without a data folder, those that
     came from the default lists (`defaulted` holds "env" and/or "agents") are dropped with a
     one-line notice, so that the bare command works from the shipped model; those the user named
     stop the run here, before any episode, with a one-line DataError. A data folder that is given
@@ -270,11 +276,12 @@ def drop_or_require_corpus(
         env: Any = gym.make(env_id, **env_kwargs)
         if needs_corpus(env):
             needers[env_id] = env.unwrapped.adversary
-        if "markov" in agent_spec:
-            needers.setdefault("markov", env.unwrapped.adversary)
+        for name in ("markov", "sequence"):
+            if name in agent_spec:
+                needers.setdefault(name, env.unwrapped.adversary)
     if not needers:
         return envs, agent_spec
-    flag = {name: "--agents" if name == "markov" else "--env" for name in needers}
+    flag = {name: "--agents" if name in ("markov", "sequence") else "--env" for name in needers}
     if not data_folder_given(next(iter(needers.values()))):
         skipped = [n for n in needers if flag[n].lstrip("-") in defaulted]
         if skipped:
@@ -298,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m agents.evaluate",
         description=__doc__.splitlines()[0],
-        epilog="Replay envs and markov read the TIE corpus (TIE_DATA_DIR). Without it, the "
+        epilog="Replay and flow envs, markov and sequence read the data folder (TIE_DATA_DIR). Without it, the "
         "default lists drop them with a notice; naming them stops the run with the fix.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -316,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="AGENT",
         default=argparse.SUPPRESS,
-        help=f"baselines by name ({', '.join(BASELINES)}; markov needs TIE_DATA_DIR) and learned "
+        help=f"baselines by name ({', '.join(BASELINES)}; markov and sequence need TIE_DATA_DIR) and learned "
         "agents as NAME=GLOB: NAME labels the row, GLOB matches `agents.train` run folders, one "
         "per training seed, averaged with a 95%% CI over them; quote it so that the shell leaves "
         "the * alone, e.g. 'mppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v1-seed*' "

@@ -57,7 +57,10 @@ class DefendEnv(gym.Env[np.ndarray, int]):
 
     ## Starting State
 
-    One technique of a fresh campaign is seen; no detection is deployed.
+    One technique of a fresh campaign is seen; no detection is deployed. Campaigns are generated,
+    replayed reports, or Attack Flow incidents in real order (`campaign="flow"`,
+    TIE-DefendFlow-v0); `reset(options={"campaign": [...]})` replays one given in order (its first
+    technique shown, unusable IDs listed in `info["ignored"]`). Other reset options are an error.
 
     ## Episode End
 
@@ -67,10 +70,12 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     ## Arguments
 
     `model`, `budget` (default 5), `detection_cost` (default 0.02), `catch_bonus` (default 1.0),
-    `campaign`, `order`, `temperature`, `split`, `data_dir` — as in TIE-Forecast.
+    `campaign`, `order`, `temperature`, `split`, `data_dir`, `flows` — as in TIE-Forecast.
 
     ## Version History
 
+    - TIE-DefendFlow-v0 (new): Attack Flow incidents in real order. Every id gained
+      `options={"campaign": …}`; unknown options are an error (they were ignored).
     - v1: the adversary of TIE-Forecast-v1 (scores standardised per step, temperature 1.65).
     - v0: initial release.
     """
