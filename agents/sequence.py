@@ -21,16 +21,11 @@ where stepping back in the kill chain is as common as moving on.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from agents.baselines import GreedyAgent
-from agents.corpus import DATA_FIX, data_folder_given
-from recommenders.errors import DataError
-from recommenders.forecast import attack_catalog
 from recommenders.models import Recommender
-from recommenders.order import OrderEvidence, enabling_pairs, narrative_pairs, tram_narratives
+from recommenders.order import OrderEvidence, enabling_pairs, model_narratives, narrative_pairs
 from tie_gym.adversary import Adversary
 
 DEFAULT_WEIGHTS = (1.0, 1.0, 3.0)
@@ -40,19 +35,7 @@ DEFAULT_WEIGHTS = (1.0, 1.0, 3.0)
 def fit_order_evidence(adversary: Adversary) -> OrderEvidence:
     """Order evidence from TRAM's narrative order and every Attack Flow incident of the data
     folder, over the adversary's vocabulary."""
-    from recommenders.text.corpus import load_text_corpus  # only this agent reads TRAM
-
-    catalog = attack_catalog(adversary.manifest, adversary.data_dir)
-    if not data_folder_given(adversary) or catalog is None:
-        raise DataError(
-            None,
-            "TIE_DATA_DIR",
-            "sequence is fitted on TRAM's reports, the Attack Flow incidents and the model's "
-            "ATT&CK bundle, and no data folder holds them",
-            DATA_FIX + ", or leave sequence out of --agents",
-        )
-    root = adversary.data_dir or os.environ["TIE_DATA_DIR"]
-    narratives = tram_narratives(load_text_corpus(root, catalog))
+    narratives = model_narratives(adversary.manifest, adversary.data_dir)
     pairs = narrative_pairs(narratives.values(), adversary.vocabulary)
     pairs += enabling_pairs(adversary.flows().flows, adversary.vocabulary)
     return OrderEvidence.fit(pairs, adversary.tactics, adversary.tactic_order)

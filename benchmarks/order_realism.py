@@ -7,8 +7,9 @@ the Attack Flow incidents (every flow, 20 seeded topological orders each) is the
 between the step directions plus the tactic-weighted mean |position difference|; its 95% interval
 comes from resampling the flows (bootstrap, 200 draws).
 
-Rows: the generative adversary (shipped EASE, 3,000 campaigns) in each order mode; for scale,
-TRAM's narrative order and the flows themselves shuffled or sorted by tactic.
+Rows: the generative adversary (shipped EASE, 3,000 campaigns) in each order mode (`learned` is
+fitted on TRAM's narratives alone, so it has never seen a flow); for scale, TRAM's narrative order
+and the flows themselves shuffled or sorted by tactic.
 
 Run: python -m benchmarks.order_realism; writes benchmarks/results/order_realism.md.
 """
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
             c.techniques
             for c in adversary.generate(np.random.default_rng(1), args.campaigns, order=order)
         ]
-        for order in ("model", "killchain", "random")
+        for order in ("model", "killchain", "random", "learned")
     }
     candidates["TRAM reports, narrative order"] = narratives
     candidates["the flows, shuffled"] = [

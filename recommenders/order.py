@@ -8,22 +8,26 @@ Two ordered sources:
 
 From those pairs come successor counts C[a, b] and tactic-to-tactic transitions over ATT&CK's
 tactic structure (counts spread over each technique's tactics, add-half smoothing). The
-order-aware forecaster (`agents/sequence.py`) and the generative adversary's `order="learned"`
-read them; neither learns order from a sort.
+order-aware forecaster (`agents/sequence.py`) reads them. `PositionOrder`, learned from TRAM's
+narratives, is the adversary's `order="learned"`. None of them learns order from a sort.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from recommenders.errors import DataError
 from recommenders.flows import Flow
 
 if TYPE_CHECKING:
+    from recommenders.artifacts import ModelManifest
     from recommenders.text.corpus import TextCorpus
 
 Pair = tuple[int, int]
@@ -51,6 +55,25 @@ def narrative_pairs(documents: Iterable[Sequence[str]], vocabulary: Sequence[str
         order = [index[t] for t in dict.fromkeys(document) if t in index]
         pairs.extend(itertools.pairwise(order))
     return pairs
+
+
+def model_narratives(manifest: ModelManifest, data_dir: str | None = None) -> dict[str, list[str]]:
+    """TRAM's narratives (`tram_narratives`) read from `data_dir` or `TIE_DATA_DIR` with the
+    model's ATT&CK bundle; a one-line DataError naming TIE_DATA_DIR when no folder holds them."""
+    from recommenders.forecast import attack_catalog
+    from recommenders.text.corpus import load_text_corpus
+
+    root = data_dir or os.environ.get("TIE_DATA_DIR")
+    catalog = attack_catalog(manifest, data_dir)
+    if not root or catalog is None or not (Path(root) / "tram").is_dir():
+        raise DataError(
+            None,
+            "TIE_DATA_DIR",
+            "learning order from TRAM's report narratives needs the data folder's tram/ and the "
+            "model's ATT&CK bundle, and none was found",
+            "set TIE_DATA_DIR (or data_dir=) to the folder holding tram/ and attack/",
+        )
+    return tram_narratives(load_text_corpus(root, catalog))
 
 
 def tram_narratives(corpus: TextCorpus) -> dict[str, list[str]]:
@@ -167,3 +190,56 @@ def order_agreement(flow: Flow, document: Sequence[str]) -> tuple[int, int]:
         (a, b) for a, b in before if a in position and b in position and (b, a) not in before
     ]
     return sum(position[a] < position[b] for a, b in ordered), len(ordered)
+
+
+@dataclass(frozen=True)
+class PositionOrder:
+    """A reveal order learned from narratives: each technique has a typical relative position
+    in a campaign (0 first … 1 last); a set is revealed by position plus Gaussian noise of
+    `spread`, so that campaigns go back in the kill chain about as often as real ones do.
+
+    Positions are the technique's mean position in the narratives, shrunk toward its tactics'
+    mean position (`prior` pseudo-observations); a technique no narrative mentions gets its
+    tactics' position. `spread` is chosen on the narratives themselves (`fit`)."""
+
+    positions: np.ndarray
+    spread: float
+
+    @classmethod
+    def fit(
+        cls,
+        sequences: Sequence[Sequence[int]],
+        evidence: OrderEvidence,
+        prior: float = 3.0,
+        spreads: Sequence[float] = (0.1, 0.2, 0.3, 0.5),
+        seed: int = 0,
+    ) -> PositionOrder:
+        """From column sequences (e.g. TRAM's narratives): the spread whose re-arrangement of the
+        shuffled sequences is closest to their own order statistics."""
+        sequences = [np.asarray(s, dtype=np.int64) for s in sequences if len(s) >= 2]
+        if not sequences:
+            raise ValueError("a position order needs sequences of at least two techniques")
+        reference = OrderStatistics.of(sequences, evidence)
+        tactic_position = evidence.technique_tactics @ reference.positions
+        tactic_position[evidence.technique_tactics.sum(axis=1) == 0] = 0.5
+        total, count = np.zeros(len(tactic_position)), np.zeros(len(tactic_position))
+        for sequence in sequences:
+            np.add.at(total, sequence, np.linspace(0.0, 1.0, len(sequence)))
+            np.add.at(count, sequence, 1.0)
+        positions = (total + prior * tactic_position) / (count + prior)
+
+        def distance(spread: float) -> float:
+            rng = np.random.default_rng(seed)
+            order = cls(positions, spread)
+            arranged = [order.arrange(rng, rng.permutation(s)) for s in sequences]
+            return sum(OrderStatistics.of(arranged, evidence).distance(reference))
+
+        return cls(positions, min(spreads, key=distance))
+
+    def arrange(
+        self, rng: np.random.Generator, techniques: np.ndarray, keep_first: int = 0
+    ) -> np.ndarray:
+        """The set in this order; the first `keep_first` stay in front."""
+        head, tail = techniques[:keep_first], techniques[keep_first:]
+        keys = self.positions[tail] + self.spread * rng.standard_normal(len(tail))
+        return np.concatenate([head, tail[np.argsort(keys, kind="stable")]])

@@ -75,3 +75,19 @@ def test_order_agreement_counts_pairs_the_flow_orders(data_dir):
     assert order_agreement(flow, ["T1001", "T1004", "T1003.001", "T1009"]) == (5, 5)
     assert order_agreement(flow, ["T1009", "T1001"]) == (0, 1)
     assert order_agreement(flow, ["T9999"]) == (0, 0)
+
+
+def test_position_order_learns_where_techniques_come(evidence):
+    from recommenders.order import PositionOrder
+
+    narratives = [[0, 1, 4, 5], [0, 2, 5], [1, 4, 5]] * 5  # 0 early, 5 last, 3 never mentioned
+    order = PositionOrder.fit(narratives, evidence, spreads=(0.01, 0.5))
+    assert order.positions[0] < order.positions[4] < order.positions[5]
+    # T1004 (execution + discovery) takes its tactics' positions: between T1003's and T1007's
+    assert order.positions[1] < order.positions[3] < order.positions[4]
+    assert order.spread == 0.01  # the narratives never step back: the sharper order wins
+    rng = np.random.default_rng(0)
+    assert list(order.arrange(rng, np.array([5, 4, 1, 0]))) == [0, 1, 4, 5]
+    assert list(order.arrange(rng, np.array([5, 4, 1, 0]), keep_first=1)) == [5, 0, 1, 4]
+    with pytest.raises(ValueError, match="at least two"):
+        PositionOrder.fit([[1]], evidence)

@@ -136,3 +136,16 @@ def test_vector_env_refuses_reset_options():
     envs = gym.make_vec("TIE-Forecast-v1", num_envs=2, vectorization_mode="vector_entry_point")
     with pytest.raises(ValueError, match="no reset options"):
         envs.reset(seed=0, options={"campaign": ["T1566.001", "T1059.001"]})
+
+
+def test_learned_order_needs_tram_and_keeps_the_campaign(real_data_dir, tmp_path):
+    env = gym.make("TIE-Forecast-v1", order="learned", data_dir=str(real_data_dir))
+    model = gym.make("TIE-Forecast-v1", data_dir=str(real_data_dir))
+    env.reset(seed=4)
+    model.reset(seed=4)
+    learned, sampled = env.unwrapped._campaign.techniques, model.unwrapped._campaign.techniques
+    # the same campaign (same seed, same set, same start), revealed in another order
+    assert learned[0] == sampled[0] and sorted(learned) == sorted(sampled)
+    bare = gym.make("TIE-Forecast-v1", order="learned", data_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="tram"):
+        bare.reset(seed=0)

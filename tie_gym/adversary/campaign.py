@@ -15,9 +15,9 @@ CampaignMode = Literal["generative", "replay", "flow"]
 NATURAL_ORDER = {"generative": "model", "replay": "killchain", "flow": "flow"}
 """Each source's order when none is asked for; replayed reports are sets, so theirs is imposed."""
 ALLOWED_ORDERS = {
-    "generative": ("model", "killchain", "random"),
-    "replay": ("killchain", "random"),
-    "flow": ("flow", "killchain", "random"),
+    "generative": ("model", "killchain", "random", "learned"),
+    "replay": ("killchain", "random", "learned"),
+    "flow": ("flow", "killchain", "random", "learned"),
 }
 DEFAULT_TEMPERATURE = 1.65
 """Calibrated by `python -m benchmarks.temperature` (benchmarks/results/temperature.md) with the

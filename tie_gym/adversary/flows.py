@@ -19,7 +19,7 @@ from recommenders.errors import DataError
 from recommenders.flows import Flow, load_flows
 from recommenders.forecast import attack_catalog
 from tie_gym.adversary.campaign import Campaign
-from tie_gym.adversary.ordering import Order, arrange
+from tie_gym.adversary.ordering import Arranger, Order
 
 
 class FlowReplay:
@@ -29,13 +29,13 @@ class FlowReplay:
         self,
         manifest: ModelManifest,
         data_dir: str | None,
-        first_tactic_rank: np.ndarray,
+        arranger: Arranger,
         flow_dir: str | None = None,
     ) -> None:
         self.manifest = manifest
         self.data_dir = data_dir
         self.flow_dir = flow_dir
-        self.first_tactic_rank = first_tactic_rank
+        self.arrange = arranger
         self.index = {t: i for i, t in enumerate(manifest.technique_ids)}
 
     @cached_property
@@ -65,7 +65,7 @@ class FlowReplay:
 
     def campaign(self, flow: Flow, rng: np.random.Generator, order: Order = "flow") -> Campaign:
         """One flow as a campaign. In the flow's own order each step carries its frontier; an
-        imposed order ("killchain", "random") has none (its prefixes need not be the flow's).
+        imposed order ("killchain", "random", "learned") has none (its prefixes need not be the flow's).
 
         Techniques outside the vocabulary are left out of the campaign but still count as done
         for the frontier: the adversary used them, the model just cannot name them."""
@@ -73,9 +73,7 @@ class FlowReplay:
         kept = [step for step, t in enumerate(full) if t in self.index]
         columns = np.array([self.index[full[step]] for step in kept], dtype=np.int64)
         if order != "flow":
-            return Campaign(
-                arrange(rng, np.sort(columns), order, self.first_tactic_rank), flow.name
-            )
+            return Campaign(self.arrange(rng, np.sort(columns), order), flow.name)
         frontiers = tuple(
             np.array(
                 [self.index[t] for t in flow.frontier(full[:step]) if t in self.index],

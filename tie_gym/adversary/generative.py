@@ -27,7 +27,7 @@ from recommenders.models import Recommender
 from recommenders.models.foldin import IncrementalFoldIn
 from tie_gym.adversary.additive import BLOCK, FLAT, sample_campaigns, supports
 from tie_gym.adversary.draws import draw_from_cdf, draw_rows
-from tie_gym.adversary.ordering import Order, arrange
+from tie_gym.adversary.ordering import Arranger, Order
 
 
 class GenerativeSampler:
@@ -38,11 +38,11 @@ class GenerativeSampler:
         model: Recommender,
         popularity: np.ndarray,
         size_probabilities: np.ndarray,
-        first_tactic_rank: np.ndarray,
+        arranger: Arranger,
     ) -> None:
         self.model = model
         self.n_techniques = len(popularity)
-        self.first_tactic_rank = first_tactic_rank
+        self.arrange = arranger
         self._popularity_cdf = np.cumsum(popularity)
         self._size_cdf = np.cumsum(size_probabilities)
         log_pop = np.log(np.maximum(popularity, 1e-12))
@@ -86,9 +86,7 @@ class GenerativeSampler:
         sequences = sample_campaigns(*tables, 1.0 / temperature, starts, lengths, uniforms)
         if order != "model":
             for sequence, length in zip(sequences, lengths, strict=True):
-                sequence[:length] = arrange(
-                    rng, sequence[:length], order, self.first_tactic_rank, keep_first=1
-                )
+                sequence[:length] = self.arrange(rng, sequence[:length], order, keep_first=1)
         return sequences, lengths
 
     def _sample_numpy(
@@ -145,8 +143,8 @@ class GenerativeSampler:
         out = np.full_like(sequences, -1)
         for position, campaign in enumerate(order_by_length):
             techniques = sequences[position, : lengths[position]]
-            out[campaign, : lengths[position]] = arrange(
-                rng, techniques, order, self.first_tactic_rank, keep_first=int(starts[position])
+            out[campaign, : lengths[position]] = self.arrange(
+                rng, techniques, order, keep_first=int(starts[position])
             )
         return out, lengths[np.argsort(order_by_length)]
 

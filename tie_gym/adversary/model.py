@@ -14,10 +14,11 @@ import numpy as np
 
 from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, load_model
 from recommenders.models import Recommender
+from recommenders.order import OrderEvidence, PositionOrder, model_narratives
 from tie_gym.adversary.campaign import DEFAULT_TEMPERATURE, Campaign, unpack_campaigns
 from tie_gym.adversary.flows import FlowReplay
 from tie_gym.adversary.generative import GenerativeSampler
-from tie_gym.adversary.ordering import Order, arrange, first_tactic_ranks
+from tie_gym.adversary.ordering import Arranger, Order, first_tactic_ranks
 from tie_gym.adversary.replay import ReportReplay
 
 DEFAULT_MODEL = "default"
@@ -50,10 +51,12 @@ class Adversary:
         sizes = np.asarray(stats.report_size_counts if stats else [0, 0, 1], dtype=np.float64)
         sizes[:2] = 0.0  # a campaign needs one technique to show and one to forecast
         self.size_probabilities = sizes / sizes.sum()
+        self._learned_order: PositionOrder | None = None
+        self.arranger = Arranger(self.first_tactic_rank, self.learned_order)
         self.generator = GenerativeSampler(
-            model, self.popularity, self.size_probabilities, self.first_tactic_rank
+            model, self.popularity, self.size_probabilities, self.arranger
         )
-        self.replayer = ReportReplay(manifest, data_dir, self.first_tactic_rank)
+        self.replayer = ReportReplay(manifest, data_dir, self.arranger)
         self._flows: dict[str | None, FlowReplay] = {}
 
     @classmethod
@@ -103,8 +106,8 @@ class Adversary:
     def arrange(
         self, rng: np.random.Generator, techniques: np.ndarray, order: Order, keep_first: int = 0
     ) -> np.ndarray:
-        """A technique set in the chosen reveal order (`ordering.arrange`)."""
-        return arrange(rng, techniques, order, self.first_tactic_rank, keep_first)
+        """A technique set in the chosen reveal order (`ordering.Arranger`)."""
+        return self.arranger(rng, techniques, order, keep_first)
 
     @property
     def corpus_reports(self) -> dict[str, list[tuple[str, np.ndarray]]]:
@@ -117,11 +120,24 @@ class Adversary:
         """A uniformly drawn report of a split, in the chosen order."""
         return self.replayer.draw(rng, order, split)
 
+    def learned_order(self) -> PositionOrder:
+        """`order="learned"`: positions learned from TRAM's report narratives (the data folder's
+        `tram/`), over this model's vocabulary; fitted on first use (a method, not a lambda,
+        so that the env still pickles)."""
+        if self._learned_order is None:
+            index = {t: i for i, t in enumerate(self.vocabulary)}
+            narratives = model_narratives(self.manifest, self.data_dir).values()
+            self._learned_order = PositionOrder.fit(
+                [[index[t] for t in document if t in index] for document in narratives],
+                OrderEvidence.fit([], self.tactics, self.tactic_order),
+            )
+        return self._learned_order
+
     def flows(self, flow_dir: str | None = None) -> FlowReplay:
         """The Attack Flow incidents of `flow_dir` (default: the data folder's attack-flow/) as
         campaigns over this model's vocabulary; read once per folder."""
         if flow_dir not in self._flows:
             self._flows[flow_dir] = FlowReplay(
-                self.manifest, self.data_dir, self.first_tactic_rank, flow_dir
+                self.manifest, self.data_dir, self.arranger, flow_dir
             )
         return self._flows[flow_dir]

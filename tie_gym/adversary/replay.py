@@ -14,19 +14,17 @@ import numpy as np
 from recommenders.artifacts import ModelManifest
 from recommenders.errors import DataError
 from tie_gym.adversary.campaign import Campaign
-from tie_gym.adversary.ordering import Order, arrange
+from tie_gym.adversary.ordering import Arranger, Order
 
 
 class ReportReplay:
     """The reports of a model's training corpus, read on first use from `data_dir` or
     `TIE_DATA_DIR` (`recommenders.data.trained_split_reports` checks them against the model)."""
 
-    def __init__(
-        self, manifest: ModelManifest, data_dir: str | None, first_tactic_rank: np.ndarray
-    ) -> None:
+    def __init__(self, manifest: ModelManifest, data_dir: str | None, arranger: Arranger) -> None:
         self.manifest = manifest
         self.data_dir = data_dir
-        self.first_tactic_rank = first_tactic_rank
+        self.arrange = arranger
 
     @cached_property
     def reports(self) -> dict[str, list[tuple[str, np.ndarray]]]:
@@ -64,4 +62,4 @@ class ReportReplay:
             raise ValueError(f'split must be "test" or "train", got {split!r}')
         reports = self.reports[split]
         rid, columns = reports[int(rng.integers(len(reports)))]
-        return Campaign(arrange(rng, columns, order, self.first_tactic_rank), rid)
+        return Campaign(self.arrange(rng, columns, order), rid)

@@ -184,7 +184,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
 
     `model` ("default" or an artifact path), `k` (forecast size, default 10), `action_mode`,
     `reward`, `campaign` ("generative", "replay", "flow"), `order` ("model", "killchain",
-    "random", "flow"; replay default "killchain": an order this project imposes on a report's set
+    "random", "learned" — TRAM's narrative positions, needs the data folder —, "flow"; replay default "killchain": an order this project imposes on a report's set
     of techniques, not an observed one; flow default "flow", the observed one), `flows`,
     `temperature` (default 1.65, calibrated in benchmarks/results/temperature.md), `top_p`,
     `initial`, `max_length` (≥ initial + 1), `split` ("test"/"train", replay only),
