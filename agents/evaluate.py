@@ -144,12 +144,40 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
     return agents
 
 
+DEFEND_METRICS = ("catch", "return", "catch_reveal", "detections")
+"""TIE-Defend, per episode: caught or not, return, the reveal of the catch, detections spent."""
+
+
+def is_defend(env: gym.Env) -> bool:
+    """Whether an env (wrapped or not) is TIE-Defend, which `agents.defenders` play."""
+    return hasattr(env.unwrapped, "budget")
+
+
+def evaluate_defence(
+    env_id: str, env: gym.Env, agent_spec: list[str], episodes: int, seed: int
+) -> list[dict[str, Any]]:
+    """Rows of the Defend table: each heuristic defender's mean ± 95% CI over episodes."""
+    from agents.defenders import build_defender, run_defence
+
+    rows = []
+    for name in agent_spec:
+        result = run_defence(env, build_defender(name, env, seed), episodes, seed)
+        row: dict[str, Any] = {"env": env_id, "agent": name, "seeds": 1, "episodes": episodes}
+        for metric in DEFEND_METRICS:
+            row[metric], row[f"{metric}_ci95"] = _mean_ci(result[metric])
+        rows.append(row)
+    return rows
+
+
 def evaluate(
     envs: list[str], agent_spec: list[str], episodes: int, seed: int, env_kwargs: dict[str, Any]
 ) -> list[dict[str, Any]]:
     rows = []
     for env_id in envs:
         env = gym.make(env_id, **env_kwargs)
+        if is_defend(env):
+            rows += evaluate_defence(env_id, env, agent_spec, episodes, seed)
+            continue
         agents = build_agents(agent_spec, env, seed)
         # features draw no random numbers: with or without them, a seed gives the same campaigns
         featured = (
@@ -196,14 +224,29 @@ def _cell(row: dict[str, Any], metric: str) -> str:
 
 
 def markdown(rows: list[dict[str, Any]], k: int) -> str:
-    header = f"| env | agent | seeds | hit@{k} | NDCG@{k} | hit@1 | campaign recall | steps to 1st hit | episodes w/o hit |"
-    lines = [header, "|" + "---|" * 9]
-    for r in rows:
-        cells = " | ".join(_cell(r, m) for m in METRICS)
-        lines.append(
-            f"| {r['env']} | {r['agent']} | {r['seeds']} | {cells} | {r['no_hit_episodes']:.2f} |"
-        )
-    return "\n".join(lines)
+    """The forecast table, and the Defend table when Defend envs were played."""
+    forecast = [r for r in rows if "hit@k" in r]
+    defend = [r for r in rows if "catch" in r]
+    tables = []
+    if forecast:
+        header = f"| env | agent | seeds | hit@{k} | NDCG@{k} | hit@1 | campaign recall | steps to 1st hit | episodes w/o hit |"
+        lines = [header, "|" + "---|" * 9]
+        for r in forecast:
+            cells = " | ".join(_cell(r, m) for m in METRICS)
+            lines.append(
+                f"| {r['env']} | {r['agent']} | {r['seeds']} | {cells} | {r['no_hit_episodes']:.2f} |"
+            )
+        tables.append("\n".join(lines))
+    if defend:
+        lines = [
+            "| env | defender | catch rate | mean return | reveal of the catch | detections used |",
+            "|" + "---|" * 6,
+        ]
+        for r in defend:
+            cells = " | ".join(_cell(r, m) for m in DEFEND_METRICS)
+            lines.append(f"| {r['env']} | {r['agent']} | {cells} |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
 
 
 def plot(rows: list[dict[str, Any]], path: Path, k: int) -> None:
@@ -216,14 +259,15 @@ def plot(rows: list[dict[str, Any]], path: Path, k: int) -> None:
     fig, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 4), squeeze=False)
     for ax, env_id in zip(axes[0], envs, strict=True):
         chosen = [r for r in rows if r["env"] == env_id]
+        metric, label = ("hit@k", f"hit@{k}") if "hit@k" in chosen[0] else ("return", "mean return")
         ax.bar(
             [r["agent"] for r in chosen],
-            [r["hit@k"] for r in chosen],
-            yerr=[0 if math.isnan(r["hit@k_ci95"]) else r["hit@k_ci95"] for r in chosen],
+            [r[metric] for r in chosen],
+            yerr=[0 if math.isnan(r[f"{metric}_ci95"]) else r[f"{metric}_ci95"] for r in chosen],
             capsize=4,
         )
         ax.set_title(env_id)
-        ax.set_ylabel(f"hit@{k}")
+        ax.set_ylabel(label)
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -327,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
         "agents as NAME=GLOB: NAME labels the row, GLOB matches `agents.train` run folders, one "
         "per training seed, averaged with a 95%% CI over them; quote it so that the shell leaves "
         "the * alone, e.g. 'mppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v1-seed*' "
-        f"(default: {' '.join(BASELINES)})",
+        f"(default: {' '.join(BASELINES)}); on TIE-Defend envs the defenders of "
+        "agents/defenders.py (wait random popularity greedy sequence lookahead oracle, the default)",
     )
     parser.add_argument(
         "--episodes",
@@ -368,9 +413,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.defaulted = {name for name in ("env", "agents") if not hasattr(args, name)}
     args.env = list(getattr(args, "env", DEFAULT_ENVS))
     args.agents = list(getattr(args, "agents", BASELINES))
+    from agents.defenders import DEFENDERS
+
+    defend = [e for e in args.env if "Defend" in e]
+    if defend and len(defend) < len(args.env):
+        parser.error(
+            "evaluate TIE-Defend and TIE-Forecast envs in separate runs: their agents differ"
+        )
+    if defend and "agents" in args.defaulted:
+        args.agents = list(DEFENDERS)
+    names = DEFENDERS if defend else BASELINES
     for item in args.agents:
-        if item not in BASELINES and "=" not in item:
-            parser.error(f"unknown agent {item!r}: use {', '.join(BASELINES)} or NAME=GLOB")
+        if item not in names and ("=" not in item or defend):
+            parser.error(
+                f"unknown agent {item!r}: use {', '.join(names)}"
+                + ("" if defend else " or NAME=GLOB")
+            )
         if "=" in item and not glob.glob(item.split("=", 1)[1]):
             parser.error(
                 f"{item}: no run folder matches {item.split('=', 1)[1]!r}; "
@@ -400,7 +458,10 @@ def main(argv: list[str] | None = None) -> int:
         except DataError as exc:
             log.error("python -m agents.evaluate: error: %s", exc)
             return 2
-    k = gym.make(envs[0], **args.env_kwargs).unwrapped.k
+    k = next(
+        (e.k for e in (gym.make(i, **args.env_kwargs).unwrapped for i in envs) if hasattr(e, "k")),
+        10,
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(rows, k)

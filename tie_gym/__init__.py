@@ -48,6 +48,8 @@ DEFEND_PRESETS: dict[str, dict[str, object]] = {
     "TIE-Defend-v1": {},
     "TIE-DefendReplay-v1": {"campaign": "replay", "order": "killchain"},
     "TIE-DefendFlow-v0": {"campaign": "flow"},
+    # A detected technique is, with probability 0.5, swapped for a likely one of the same tactic.
+    "TIE-DefendEvasive-v0": {"adversary": "evasive"},
 }
 
 for _id, _kwargs in PRESETS.items():

@@ -84,3 +84,56 @@ def test_bad_constructor_arguments_and_reset_options():
     env = gym.make("TIE-Defend-v1")
     with pytest.raises(ValueError, match="unknown reset option"):  # silently ignored before
         env.reset(seed=0, options={"campain": ["T1059", "T1105"]})
+
+
+def _trace(env_id, seed, policy, **kwargs):
+    env = gym.make(env_id, **kwargs)
+    obs, _ = env.reset(seed=seed)
+    out, done = [], False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(policy(env.unwrapped, obs))
+        out.append((reward, info["revealed"], info["caught"]))
+        done = terminated or truncated
+    return out
+
+
+def _detect_next(u, obs):
+    return int(u._campaign.techniques[u._cursor])
+
+
+def test_evasion_zero_is_the_static_env_exactly():
+    for seed in range(5):
+        static = _trace("TIE-Defend-v1", seed, _detect_next)
+        assert (
+            _trace("TIE-Defend-v1", seed, _detect_next, adversary="evasive", evasion=0.0) == static
+        )
+
+
+def test_an_evasive_adversary_swaps_a_detected_technique_for_one_of_its_tactic():
+    env = gym.make("TIE-DefendEvasive-v0", evasion=1.0)
+    u = env.unwrapped
+    swaps = 0
+    for seed in range(20):
+        env.reset(seed=seed)
+        planned = int(u._campaign.techniques[1])
+        _, reward, _, _, info = env.step(planned)
+        if info["evaded"] is None:  # no undetected technique of its tactic left: caught
+            assert info["caught"]
+            continue
+        swaps += 1
+        index = {t: i for i, t in enumerate(u.adversary.vocabulary)}
+        used = index[info["revealed"]]
+        assert info["evaded"] == u.adversary.vocabulary[planned] and not info["caught"]
+        assert set(u.adversary.tactics[used]) & set(u.adversary.tactics[planned])
+        assert reward == pytest.approx(-u.detection_cost)
+        later = u._campaign.techniques[u._cursor :]
+        assert used not in later and len(set(u._campaign.techniques.tolist())) == len(
+            u._campaign.techniques
+        )
+    assert swaps >= 15
+
+
+def test_bad_evasive_arguments():
+    for kwargs, match in [({"adversary": "sneaky"}, "adversary"), ({"evasion": 1.5}, "evasion")]:
+        with pytest.raises(ValueError, match=match):
+            gym.make("TIE-Defend-v1", **kwargs)

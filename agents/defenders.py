@@ -1,0 +1,193 @@
+"""Heuristic defenders for TIE-Defend: `act(observation, info) -> action` in [0, n] (n waits).
+
+Each deploys at most one detection per step on an unseen, undetected technique while budget is
+left, on the technique its rule rates most likely to come; they differ in the rule:
+
+- `wait`: never deploys (catches nothing: the floor of the return);
+- `random`: a uniformly random legal action, waiting included;
+- `popularity`: the corpus's most common techniques (spends the budget on the first steps:
+  "deploy everything at once");
+- `greedy`: the recommender's top fold-in score of what has been seen (TIE's forecast);
+- `sequence`: the order-aware forecaster's top score (agents/sequence.py);
+- `lookahead`: the highest probability of being used in the rest of the campaign, estimated by
+  sampling continuations of what has been seen from the adversary model;
+- `oracle`: knows the campaign and detects the technique about to be used (the upper bound).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agents.baselines import Agent
+from tie_gym.adversary import Adversary
+from tie_gym.observation import ObservationSchema
+
+
+class Defender:
+    """A TIE-Defend policy over the Defend observation layout."""
+
+    def __init__(self, n_techniques: int) -> None:
+        self.n_techniques = n_techniques
+        self.schema = ObservationSchema(n_techniques, detections=True)
+
+    def reset(self) -> None:
+        """Called at the start of each episode."""
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def deploy_best(self, scores: np.ndarray, observation: np.ndarray) -> int:
+        """The highest-scored unseen, undetected technique; wait when no budget or none left."""
+        if float(self.schema.budget_left(observation)) <= 0:
+            return self.n_techniques
+        open_ = ~(self.schema.seen(observation) | self.schema.detected(observation))
+        if not open_.any():
+            return self.n_techniques
+        return int(np.argmax(np.where(open_, scores, -np.inf)))
+
+
+class WaitDefender(Defender):
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        return self.n_techniques
+
+
+class RandomDefender(Defender):
+    def __init__(self, n_techniques: int, seed: int = 0) -> None:
+        super().__init__(n_techniques)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        legal = np.flatnonzero(info["action_mask"])
+        return int(self.rng.choice(legal))
+
+
+class ScoreDefender(Defender):
+    """Deploys on the top of fixed scores (`popularity`)."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        super().__init__(len(scores))
+        self.scores = np.asarray(scores, dtype=np.float64)
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        return self.deploy_best(self.scores, observation)
+
+
+class ForecastDefender(Defender):
+    """Deploys on the top of a forecast agent's scores (`greedy`, `sequence`): the agent reads
+    the Defend observation through the Defend schema (seen and last are the same fields)."""
+
+    def __init__(self, forecaster: Agent) -> None:
+        super().__init__(forecaster.n_techniques)
+        forecaster.schema = self.schema
+        self.forecaster = forecaster
+
+    def reset(self) -> None:
+        self.forecaster.reset()
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        return self.deploy_best(self.forecaster.scores(observation), observation)  # type: ignore[attr-defined]
+
+
+class LookAheadDefender(Defender):
+    """One-step look-ahead: deploy where the probability of being used in the rest of the
+    campaign is highest, from `samples` continuations of the revealed prefix drawn from the
+    adversary model (its own temperature; the prefix in the order it was revealed)."""
+
+    def __init__(
+        self, adversary: Adversary, temperature: float, samples: int = 64, seed: int = 0
+    ) -> None:
+        super().__init__(adversary.n_techniques)
+        self.adversary, self.temperature, self.samples = adversary, temperature, samples
+        self.rng = np.random.default_rng(seed)
+        self._prefix: list[int] = []
+
+    def reset(self) -> None:
+        self._prefix = []
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        seen = self.schema.seen(observation)
+        if len(self._prefix) > int(seen.sum()) or any(not seen[c] for c in self._prefix):
+            self._prefix = []  # a new episode began without reset()
+        last = int(self.schema.last(observation))
+        for column in [c for c in np.flatnonzero(seen) if c not in self._prefix and c != last]:
+            self._prefix.append(int(column))  # seen before this defender was asked
+        if last not in self._prefix:
+            self._prefix.append(last)
+        start = np.array(self._prefix, dtype=np.int64)
+        sequences, lengths = self.adversary.sample(
+            self.rng, self.samples, self.temperature, initial=[start] * self.samples
+        )
+        counts = np.zeros(self.n_techniques)
+        for sequence, length in zip(sequences, lengths, strict=True):
+            counts[sequence[len(start) : length]] += 1.0
+        return self.deploy_best(counts, observation)
+
+
+class OracleDefender(Defender):
+    """Knows the campaign: detects the technique the adversary is about to use."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env.unwrapped.n_techniques)  # type: ignore[attr-defined]
+        self.env = env.unwrapped
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        upcoming = np.zeros(self.n_techniques)
+        techniques = self.env._campaign.techniques  # type: ignore[attr-defined]
+        upcoming[techniques[self.env._cursor]] = 1.0  # type: ignore[attr-defined]
+        return self.deploy_best(upcoming, observation)
+
+
+DEFENDERS = ("wait", "random", "popularity", "greedy", "sequence", "lookahead", "oracle")
+"""The heuristic defenders by name, in table order."""
+
+
+def build_defender(name: str, env: gym.Env, seed: int = 0) -> Defender:
+    """A heuristic defender by name, for this Defend env."""
+    from agents.baselines import GreedyAgent
+
+    base: Any = env.unwrapped
+    adversary = base.adversary
+    if name == "wait":
+        return WaitDefender(base.n_techniques)
+    if name == "random":
+        return RandomDefender(base.n_techniques, seed)
+    if name == "popularity":
+        return ScoreDefender(adversary.popularity)
+    if name == "greedy":
+        return ForecastDefender(GreedyAgent(adversary.model))
+    if name == "sequence":
+        from agents.sequence import SequenceAgent, fit_order_evidence
+
+        return ForecastDefender(SequenceAgent(adversary.model, fit_order_evidence(adversary)))
+    if name == "lookahead":
+        return LookAheadDefender(adversary, base.campaign_config.temperature, seed=seed)
+    if name == "oracle":
+        return OracleDefender(env)
+    raise ValueError(f"unknown defender {name!r}: use {', '.join(DEFENDERS)}")
+
+
+def run_defence(
+    env: gym.Env, defender: Defender, episodes: int, seed: int
+) -> dict[str, list[float]]:
+    """Per episode: caught (0/1), return, the reveal of the catch (NaN uncaught), detections."""
+    out: dict[str, list[float]] = {"catch": [], "return": [], "catch_reveal": [], "detections": []}
+    for episode in range(episodes):
+        observation, info = env.reset(seed=seed + episode)
+        defender.reset()
+        total, reveal, done = 0.0, 0, False
+        budget = env.unwrapped.budget  # type: ignore[attr-defined]
+        while not done:
+            observation, reward, terminated, truncated, info = env.step(
+                defender.act(observation, info)
+            )
+            total += float(reward)
+            reveal += 1
+            done = terminated or truncated
+        out["catch"].append(float(info["caught"]))
+        out["return"].append(total)
+        out["catch_reveal"].append(float(reveal) if info["caught"] else float("nan"))
+        out["detections"].append(float(budget - info["budget_left"]))
+    return out
