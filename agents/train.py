@@ -35,7 +35,7 @@ import torch
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMonitor
 from threadpoolctl import threadpool_limits
 
 import tie_gym  # noqa: F401  (registers the environments)
@@ -49,6 +49,7 @@ from agents.algorithms import (
 from agents.corpus import needs_corpus, require_corpus
 from agents.evaluate import TRAIN_EVAL_SEED_OFFSET
 from agents.policy import check_env_config
+from agents.vec_env import has_native_vector, make_native_vec_env
 from recommenders.errors import DataError
 
 log = logging.getLogger("agents.train")
@@ -69,7 +70,12 @@ class AgentTrainConfig:
     timesteps: int = 200_000
     """Environment steps (forecasts), summed over the training envs."""
     n_envs: int = 8
-    """Training envs stepped together (DummyVecEnv, one process)."""
+    """Training envs stepped together, in one process."""
+    vec: str = "auto"
+    """How the training envs are stepped: "native" (the env's native vector twin through
+    `agents.vec_env.NativeVecEnv`: N campaigns as arrays, one seeded stream), "dummy" (SB3's
+    DummyVecEnv of single envs seeded seed … seed + n_envs − 1), or "auto": native where the env
+    has a vector twin (not with features="recommender"), else dummy."""
     seed: int = 0
     """Training envs take seed … seed + n_envs − 1, the EvalCallback env seed + 10 000 (the seed
     ranges are listed in agents.evaluate)."""
@@ -185,6 +191,8 @@ def train(config: AgentTrainConfig) -> Path:
     """Train one agent; returns its run folder."""
     if config.algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {ALGORITHMS}, got {config.algo!r}")
+    if config.vec not in ("auto", "native", "dummy"):
+        raise ValueError(f'vec must be "auto", "native" or "dummy", got {config.vec!r}')
     # what load_run accepts from run.json, refused here before a run is spent on it
     check_env_config(config.env, config.env_kwargs, None, prefix="")
     if not 0 <= config.seed <= TRAIN_EVAL_SEED_OFFSET - config.n_envs:
@@ -211,6 +219,29 @@ def train(config: AgentTrainConfig) -> Path:
         return _train(config, probe)
 
 
+def training_envs(config: AgentTrainConfig) -> Any:
+    """The SB3 VecEnv the agent trains on (`AgentTrainConfig.vec`)."""
+    native = has_native_vector(config.env, config.env_kwargs)
+    if config.vec == "native" and not native:
+        raise DataError(
+            None,
+            "vec",
+            f"{config.env} with {config.env_kwargs or 'no kwargs'} has no native vector twin",
+            "use --vec dummy (or auto)",
+        )
+    if config.vec == "native" or (config.vec == "auto" and native):
+        venv = make_native_vec_env(config.env, config.n_envs, config.env_kwargs)
+        venv.seed(config.seed)
+        return VecMonitor(venv)
+    return make_vec_env(
+        config.env,
+        n_envs=config.n_envs,
+        seed=config.seed,
+        env_kwargs=config.env_kwargs,
+        vec_env_cls=DummyVecEnv,
+    )
+
+
 def _train(config: AgentTrainConfig, probe: Any) -> Path:
     """`train` once its checks passed, inside its thread limits; `probe` is an env as trained."""
     out = (
@@ -227,15 +258,7 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
             config.timesteps,
             config.eval_freq,
         )
-    venv = EnvTimer(
-        make_vec_env(
-            config.env,
-            n_envs=config.n_envs,
-            seed=config.seed,
-            env_kwargs=config.env_kwargs,
-            vec_env_cls=DummyVecEnv,
-        )
-    )
+    venv = EnvTimer(training_envs(config))
     # same wrapper type as the training env (EvalCallback warns otherwise); its timer is unused
     eval_env = EnvTimer(
         make_vec_env(
@@ -328,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--timesteps", type=int, default=defaults.timesteps, help="env steps, all envs together")
     add("--n-envs", type=int, default=defaults.n_envs, help="training envs stepped together")
     add(
+        "--vec",
+        default=defaults.vec,
+        choices=("auto", "native", "dummy"),
+        help="native: the env's vector twin as one SB3 VecEnv (fast; one seeded stream); dummy: "
+        "SB3's DummyVecEnv of single envs; auto: native where the env has one",
+    )
+    add(
         "--seed",
         type=int,
         default=defaults.seed,
@@ -381,6 +411,7 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
         env_kwargs=env_kwargs,
         timesteps=args.timesteps,
         n_envs=args.n_envs,
+        vec=args.vec,
         seed=args.seed,
         hyperparams=args.hyperparams,
         overrides=_parse_overrides(args.set),

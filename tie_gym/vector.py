@@ -4,7 +4,10 @@
 Forecast scoring, ranks, rewards and observations are single NumPy operations over all N envs;
 new generative campaigns are sampled in batches with one batched fold-in. Autoreset follows
 Gymnasium's default NEXT_STEP mode: the step after an episode ends resets that env and returns its
-first observation with reward 0.
+first observation with reward 0. `autoreset_mode=AutoresetMode.SAME_STEP` (or "SameStep") resets an ended env in the step that
+ended it and returns the new episode's first observation, the last one of the old in
+`info["final_obs"]` (rows flagged by `info["_final_obs"]`): what SB3 expects
+(`agents.vec_env.NativeVecEnv`).
 """
 
 from __future__ import annotations
@@ -36,11 +39,23 @@ class ForecastVectorEnv(VectorEnv):
         num_envs: int = 1,
         max_episode_steps: int | None = 100,
         model: str = DEFAULT_MODEL,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         **kwargs: Any,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be ≥ 1, got {num_envs}")
+        modes = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            mode = None
+        if mode not in modes:
+            raise ValueError(
+                f"autoreset_mode must be one of {[m.value for m in modes]}, got {autoreset_mode!r}"
+            )
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
         kwargs.pop("render_mode", None)
+        self.render_mode = None  # no rendering of N envs at once
         kwargs.pop("text_model", None)  # analysts' text starts are single-env resets
         if kwargs.get("features", "none") != "none":
             raise ValueError(
@@ -149,12 +164,19 @@ class ForecastVectorEnv(VectorEnv):
             if self.max_episode_steps
             else np.zeros_like(truncated)
         )
-        # NEXT_STEP autoreset: envs that ended last step start over now, with reward 0
-        resetting = rows[self._needs_reset]
-        if len(resetting):
-            self._start(resetting)
-        self._needs_reset = terminated | truncated
-        infos = {
+        infos: dict[str, Any] = {}
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+            ended = terminated | truncated
+            if ended.any():
+                infos["final_obs"], infos["_final_obs"] = self._obs.copy(), ended
+                self._start(rows[ended])
+        else:
+            # NEXT_STEP autoreset: envs that ended last step start over now, with reward 0
+            resetting = rows[self._needs_reset]
+            if len(resetting):
+                self._start(resetting)
+            self._needs_reset = terminated | truncated
+        infos |= {
             "hit": hit,
             "_hit": stepping,
             "is_success": hit,
