@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
-import scipy.sparse as sp
 from gymnasium import spaces
 
 from tie_gym.adversary import (
@@ -18,9 +19,73 @@ from tie_gym.adversary import (
     CampaignConfig,
     CampaignStream,
 )
+from tie_gym.adversary.evasion import Evasion
 from tie_gym.checks import check_render_mode, discrete_index, is_integer, is_real
 from tie_gym.envs.analyst import check_options, given_campaign
 from tie_gym.observation import ObservationSchema
+
+
+@dataclass(frozen=True)
+class DefendTask:
+    """What a TIE-Defend episode is, checked once and shared by the single and the vector env."""
+
+    budget: int
+    detection_cost: float
+    catch_bonus: float
+    campaign: CampaignConfig
+    evasion: Evasion
+
+    @property
+    def n_techniques(self) -> int:
+        return self.evasion.adversary.n_techniques
+
+    @cached_property
+    def schema(self) -> ObservationSchema:
+        return ObservationSchema(self.n_techniques, detections=True)
+
+    @cached_property
+    def action_space(self) -> spaces.Discrete:
+        return spaces.Discrete(self.n_techniques + 1)
+
+    def catch_reward(
+        self, cursor: np.ndarray | int, length: np.ndarray | int
+    ) -> np.ndarray | float:
+        """A catch at reveal `cursor` of a campaign of `length`: more for an earlier one."""
+        return 1.0 + self.catch_bonus * (length - cursor) / length
+
+
+def defend_task(
+    model: str = DEFAULT_MODEL,
+    budget: int = 5,
+    detection_cost: float = 0.02,
+    catch_bonus: float = 1.0,
+    campaign: str = "generative",
+    order: str | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    split: str = "test",
+    data_dir: str | None = None,
+    flows: str | None = None,
+    adversary: str = "static",
+    evasion: float = 0.5,
+) -> tuple[Adversary, DefendTask]:
+    """The adversary and the checked task that `DefendEnv`'s arguments describe."""
+    config = CampaignConfig(campaign, order, temperature, split=split, flow_dir=flows)  # type: ignore[arg-type]
+    if adversary not in ("static", "evasive"):
+        raise ValueError(f'adversary must be "static" or "evasive", got {adversary!r}')
+    if not (is_real(evasion) and 0 <= evasion <= 1):
+        raise ValueError(f"evasion must be a probability in [0, 1], got {evasion!r}")
+    if not is_integer(budget) or budget < 1:
+        raise ValueError(f"budget must be an integer ≥ 1, got {budget!r}")
+    for name, value in (("detection_cost", detection_cost), ("catch_bonus", catch_bonus)):
+        # NaN compares false with everything: a NaN cost would make every reward NaN
+        if not (is_real(value) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
+    shared = Adversary.shared(model, data_dir)
+    probability = float(evasion) if adversary == "evasive" else 0.0
+    evasive = Evasion(shared, probability, config.temperature)
+    return shared, DefendTask(
+        int(budget), float(detection_cost), float(catch_bonus), config, evasive
+    )
 
 
 class DefendEnv(gym.Env[np.ndarray, int]):
@@ -69,11 +134,10 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     action waits, at no cost). On generated campaigns greedy knows the adversary's own scores.
     The oracle's margin over the best heuristic (+44% static, +77% evasive) is the headroom.
 
-    An evasive adversary (opt-in) reacts: when the technique it is about to use is detected, with
-    probability `evasion` it uses instead an unused, undetected technique of the same tactic,
-    drawn from softmax(z / temperature) of the recommender's fold-in of what it has done (z
-    standardised over those candidates); the substitute takes its place and a later use of it is
-    dropped; `info["evaded"]` names the technique avoided. `evasion=0` (or the default
+    An evasive adversary (opt-in, `tie_gym/adversary/evasion.py`) reacts: when the technique it is
+    about to use is detected, with probability `evasion` it uses instead an unused, undetected
+    technique of the same tactic, drawn from softmax(z / temperature) of the recommender's fold-in
+    of what it has done; `info["evaded"]` names the technique avoided. `evasion=0` (or the default
     `adversary="static"`) draws no random number: the static env exactly.
 
     ## Starting State
@@ -121,37 +185,39 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         evasion: float = 0.5,
         render_mode: str | None = None,
     ) -> None:
-        config = CampaignConfig(campaign, order, temperature, split=split, flow_dir=flows)  # type: ignore[arg-type]
-        if adversary not in ("static", "evasive"):
-            raise ValueError(f'adversary must be "static" or "evasive", got {adversary!r}')
-        if not (is_real(evasion) and 0 <= evasion <= 1):
-            raise ValueError(f"evasion must be a probability in [0, 1], got {evasion!r}")
-        if not is_integer(budget) or budget < 1:
-            raise ValueError(f"budget must be an integer ≥ 1, got {budget!r}")
-        for name, value in (("detection_cost", detection_cost), ("catch_bonus", catch_bonus)):
-            # NaN compares false with everything: a NaN cost would make every reward NaN
-            if not (is_real(value) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number ≥ 0, got {value!r}")
         check_render_mode(render_mode, self.metadata)
-        self.adversary = Adversary.shared(model, data_dir)
-        self.evasion = float(evasion) if adversary == "evasive" else 0.0
+        self.adversary, self.task = defend_task(
+            model,
+            budget,
+            detection_cost,
+            catch_bonus,
+            campaign,
+            order,
+            temperature,
+            split,
+            data_dir,
+            flows,
+            adversary,
+            evasion,
+        )
+        task = self.task
         n = self.n_techniques = self.adversary.n_techniques
-        tactic_index = {t: i for i, t in enumerate(self.adversary.tactic_order)}
-        self._tactics = np.zeros((n, len(tactic_index)), dtype=bool)
-        for column, names in enumerate(self.adversary.tactics):
-            self._tactics[column, [tactic_index[t] for t in names if t in tactic_index]] = True
-        self.budget, self.detection_cost, self.catch_bonus = budget, detection_cost, catch_bonus
-        self.campaign_config = config
+        self.budget, self.detection_cost, self.catch_bonus = (
+            task.budget,
+            task.detection_cost,
+            task.catch_bonus,
+        )
+        self.campaign_config, self.evasion = task.campaign, task.evasion
         self.render_mode = render_mode
-        self.schema = ObservationSchema(n, detections=True)
+        self.schema = task.schema
         self.observation_space = self.schema.space
-        self.action_space = spaces.Discrete(n + 1)
+        self.action_space = task.action_space
         self._campaign: Campaign | None = None
         self._cursor = 0
         self._seen = np.zeros(n, dtype=bool)
         self._detected = np.zeros(n, dtype=bool)
         self._remaining = budget
-        self._stream = CampaignStream(self.adversary, config)
+        self._stream = CampaignStream(self.adversary, task.campaign)
         self._log: list[str] = []
 
     def action_masks(self) -> np.ndarray:
@@ -214,11 +280,16 @@ class DefendEnv(gym.Env[np.ndarray, int]):
             cost = self.detection_cost
             self._log.append(f"detect {self.adversary.vocabulary[action]}")
         planned = revealed = int(self._campaign.techniques[self._cursor])
-        if self._detected[planned] and self.evasion > 0 and self.np_random.random() < self.evasion:
-            revealed = self._substitute(planned)
+        if self._detected[planned] and self.evasion.evades(self.np_random):
+            techniques, revealed = self.evasion.substitute(
+                self.np_random, self._campaign.techniques, self._cursor, self._seen, self._detected
+            )
+            self._campaign = Campaign(techniques, self._campaign.source)
+            if revealed != planned:
+                self._log.append(f"evades {self.adversary.vocabulary[planned]} (detected)")
         length = len(self._campaign.techniques)
         caught = bool(self._detected[revealed])
-        catch = 1.0 + self.catch_bonus * (length - self._cursor) / length if caught else 0.0
+        catch = float(self.task.catch_reward(self._cursor, length)) if caught else 0.0
         self._seen[revealed] = True
         self._cursor += 1
         self._log.append(
@@ -237,30 +308,6 @@ class DefendEnv(gym.Env[np.ndarray, int]):
             "action_mask": self.action_masks(),
         }
         return self._observation(), catch - cost, terminated, False, info
-
-    def _substitute(self, planned: int) -> int:
-        """What an evasive adversary uses instead of a detected technique: one of the same tactic,
-        unused and undetected, drawn from softmax(z / temperature) of the recommender's fold-in
-        of what it has done (z standardised over the candidates); `planned` when none is left.
-        The substitute takes the planned technique's place; a later use of it is dropped."""
-        candidates = np.flatnonzero(
-            (self._tactics & self._tactics[planned]).any(axis=1) & ~self._seen & ~self._detected
-        )
-        if len(candidates) == 0:
-            return planned
-        row = sp.csr_matrix(self._seen[None, :].astype(np.float32))
-        scores = np.asarray(self.adversary.model.score(row), dtype=np.float64)[0, candidates]
-        spread = scores.std()
-        logits = (scores - scores.mean()) / (spread if spread > 0 else 1.0)
-        logits /= self.campaign_config.temperature
-        weights = np.exp(logits - logits.max())
-        choice = int(candidates[self.np_random.choice(len(candidates), p=weights / weights.sum())])
-        techniques = self._campaign.techniques  # type: ignore[union-attr]
-        later = techniques[self._cursor + 1 :]
-        kept = np.concatenate([techniques[: self._cursor], [choice], later[later != choice]])
-        self._campaign = Campaign(kept, self._campaign.source)  # type: ignore[union-attr]
-        self._log.append(f"evades {self.adversary.vocabulary[planned]} (detected)")
-        return choice
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
