@@ -3,10 +3,12 @@
 Protocol (issue 12):
 - the recommender is trained by the project's pipeline (`recommenders.train`, EASE, selection on
   validation) on the TIE corpus *without* its reports whose `origin_of_data` is "attack flow" (the
-  same incidents as sets);
+  same incidents as sets) and without any other copy of a flow's incident
+  (`recommenders.flows.copies_of`);
 - each Attack Flow incident is held out in turn, its drawings together (`recommenders.flows.incident`:
   the three CISA AA22-138B drawings, the two FIN13 cases); the order-aware forecaster learns from
-  the other flows and TRAM's narrative order, and picks its two weights by an inner
+  the other flows and TRAM's narrative order (minus the narratives of the held-out incident,
+  `recommenders.order.NARRATIVES_OF_FLOWS`), and picks its three weights by an inner
   leave-one-flow-out over those other flows only;
 - every flow is replayed `--orders` times in seeded topological orders through
   `env.reset(options={"campaign": …})` (the first technique shown, every later one forecast);
@@ -38,22 +40,18 @@ from agents.sequence import SequenceAgent, standardised
 from benchmarks.timing import write_table
 from recommenders.attack import load_catalog
 from recommenders.data import DEFAULT_CORPUS, default_attack_path, resolve_data_dir
-from recommenders.flows import Flow, incident, load_flows
-from recommenders.jsonio import read_json
+from recommenders.flows import Flow, copies_of, incident, load_flows
+from recommenders.jsonio import read_json, write_json
 from recommenders.order import (
     OrderEvidence,
     enabling_pairs,
     narrative_pairs,
+    narratives_of,
     order_agreement,
     tram_narratives,
 )
-from recommenders.text.corpus import load_text_corpus, match_key
+from recommenders.text.corpus import load_text_corpus
 from recommenders.train import TrainConfig, run
-
-SAME_INCIDENT = {"cisa iranian apt": "iraniangovernmentsponsoredaptactorscompromisefederalnetwork"}
-"""Flow incident → a `match_key` fragment of the TRAM report titles that describe it (found by
-reading the titles: CISA advisory AA22-320A; no other TRAM title names a flow's incident). Those
-reports leave the evidence whenever that incident is held out."""
 
 GRID = np.array(
     list(itertools.product((0.0, 0.5, 1.0, 2.0), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 3.0)))
@@ -109,16 +107,42 @@ def play(env: gym.Env, agent: Agent, campaign: list[str]) -> list[int]:
     return ranks
 
 
-def train_without_flows(root: Path, out: Path) -> Path:
-    """The pipeline's EASE on the corpus minus the reports that are these flows as sets."""
+def without_flow_copies(
+    root: Path, out: Path, flows: list[Flow], narratives: dict[str, list[str]]
+) -> tuple[Path, list[str]]:
+    """A data folder like `root` whose corpus lacks every report that is one of the flows'
+    incidents again: origin "attack flow", and any other that cites a flow's source, shares
+    half its techniques, or is a TRAM narrative of it as a set (`recommenders.flows.copies_of`).
+    Returns the folder and the dropped report IDs (the other folders are linked, not copied)."""
     payload = read_json(root / DEFAULT_CORPUS)
     reports = payload["reports"] if isinstance(payload, dict) else payload
-    origins = sorted({str(r.get("origin_of_data")) for r in reports} - {"attack flow"})
-    return run(
-        TrainConfig(
-            data_dir=str(root), out=str(out), models=("ease",), origins=tuple(origins), plots=False
+    rows = [
+        (
+            r["id"],
+            set(r["mitre_techniques"]),
+            [x.get("url") or "" for x in r.get("references") or []],
         )
+        for r in reports
+    ]
+    dropped = {r["id"] for r in reports if r.get("origin_of_data") == "attack flow"}
+    for flow in flows:
+        told = [set(narratives[t]) for t in narratives_of(incident(flow.name), narratives)]
+        dropped |= set(copies_of(flow, rows, also=told))
+    (out / "tie").mkdir(parents=True)
+    kept = [r for r in reports if r["id"] not in dropped]
+    write_json(
+        out / DEFAULT_CORPUS, {**payload, "reports": kept} if isinstance(payload, dict) else kept
     )
+    for folder in ("attack", "tram", "attack-flow"):
+        (out / folder).symlink_to(root / folder)
+    return out, sorted(
+        map(str, dropped - {r["id"] for r in reports if r.get("origin_of_data") == "attack flow"})
+    )
+
+
+def train_without_flows(root: Path, out: Path) -> Path:
+    """The pipeline's EASE (selection on validation) on a data folder."""
+    return run(TrainConfig(data_dir=str(root), out=str(out), models=("ease",), plots=False))
 
 
 def choose_weights(
@@ -152,8 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     flows: list[Flow] = list(load_flows(root / "attack-flow", catalog).flows)
     narratives = tram_narratives(load_text_corpus(root, catalog))
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = train_without_flows(root, Path(tmp))
-        env = gym.make("TIE-Forecast-v1", model=str(run_dir), data_dir=str(root), k=K)
+        data, copies = without_flow_copies(root, Path(tmp) / "data", flows, narratives)
+        run_dir = train_without_flows(data, Path(tmp) / "runs")
+        env = gym.make("TIE-Forecast-v1", model=str(run_dir), data_dir=str(data), k=K)
         adversary = env.unwrapped.adversary
         vocabulary = adversary.vocabulary
         tram = {title: narrative_pairs([d], vocabulary) for title, d in narratives.items()}
@@ -164,13 +189,8 @@ def main(argv: list[str] | None = None) -> None:
             kept = [
                 p for i, pairs in enumerate(pairs_of) if group_of[i] not in held_out for p in pairs
             ]
-            hidden = [SAME_INCIDENT[h] for h in held_out if h in SAME_INCIDENT]
-            told = [
-                p
-                for title, pairs in tram.items()
-                if not any(k in match_key(title) for k in hidden)
-                for p in pairs
-            ]
+            hidden = {t for h in held_out for t in narratives_of(h, narratives)}
+            told = [p for title, pairs in tram.items() if title not in hidden for p in pairs]
             return OrderEvidence.fit(told + kept, adversary.tactics, adversary.tactic_order)
 
         rng = np.random.default_rng(0)
@@ -242,13 +262,11 @@ def main(argv: list[str] | None = None) -> None:
                     per_flow.append([r for order in orders for r in play(env, agent, order)])
                 results[(order_name, name)] = summary(per_flow)
         agreement = []
-        for incident_key, fragment in SAME_INCIDENT.items():
-            for flow in (f for f in flows if incident(f.name) == incident_key):
-                for title, document in narratives.items():
-                    if fragment in match_key(title):
-                        agree, total = order_agreement(flow, document)
-                        agreement.append(f"{flow.name} vs TRAM '{title[:48]}…': {agree}/{total}")
-        held_out = held_out_reports(run_dir, root, adversary, evidence_for(set()), chosen)
+        for flow in flows:
+            for title in narratives_of(incident(flow.name), narratives):
+                agree, total = order_agreement(flow, narratives[title])
+                agreement.append(f"{flow.name} vs TRAM '{title[:48]}…': {agree}/{total}")
+        held_out = held_out_reports(run_dir, data, adversary, evidence_for(set()), chosen)
     n_steps = sum(len(o) - 1 for orders in campaigns.values() for o in orders)
     greedy_real = results[("real (Attack Flow)", "greedy (TIE)")]
     rows = []
@@ -274,7 +292,9 @@ def main(argv: list[str] | None = None) -> None:
             f"one at a time), {args.orders} seeded topological orders each: {n_steps} forecasts; the "
             "first technique of each order is shown. Mean ± 95% interval over flows.",
             "Recommender: EASE by `recommenders.train` on the TIE corpus without its 'attack flow' "
-            "reports (the same incidents as sets). markov: kill-chain transitions of that corpus's "
+            "reports (the same incidents as sets) and without the other reports that are copies "
+            f"of a flow's incident ({len(copies)}: {', '.join(copies)}; cited source, half the "
+            "techniques, or a TRAM narrative of it, `recommenders.flows.copies_of`). markov: kill-chain transitions of that corpus's "
             "training reports. sequence: successor and tactic-transition evidence from the other "
             "incidents' flows and TRAM's narrative order, weights (succession, tactics, backtrack) chosen by an "
             f"inner leave-one-incident-out on the other flows; chosen: {weights}.",

@@ -65,6 +65,8 @@ class Flow:
     """Drawn ID → why it has no technique here (deprecated, unknown, malformed)."""
     loops: tuple[tuple[str, str], ...] = ()
     """Edges (action key → earlier action key) dropped because they closed a cycle."""
+    references: tuple[str, ...] = ()
+    """URLs of the reports the flow was drawn from (its external references)."""
 
     @cached_property
     def technique_actions(self) -> tuple[int, ...]:
@@ -163,6 +165,7 @@ class _Graph:
     actions: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
     """key → (name, drawn technique ID, drawn tactic ID), in file order."""
     edges: dict[str, list[str]] = field(default_factory=dict)
+    references: list[str] = field(default_factory=list)
 
     def add_edge(self, source: str, target: str) -> None:
         self.edges.setdefault(source, []).append(target)
@@ -180,6 +183,23 @@ def _properties(obj: dict[str, Any], path: Path, key: str) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _afb_urls(references: Any) -> list[str]:
+    """URLs in an `.afb` flow's external references: [[key, [[field, value], …]], …]."""
+    urls = []
+    for entry in references if isinstance(references, list) else []:
+        fields = entry[1] if isinstance(entry, list) and len(entry) == 2 else []
+        for pair in fields if isinstance(fields, list) else []:
+            if (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and pair[0] == "url"
+                and isinstance(pair[1], str)
+                and pair[1].strip()
+            ):
+                urls.append(pair[1].strip())
+    return urls
 
 
 def _read_afb(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
@@ -216,7 +236,9 @@ def _read_afb(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
                 _text(props.get("tactic_id")),
             )
         elif kind == "flow":
-            name = _text(_properties(obj, path, key).get("name")) or name
+            props = _properties(obj, path, key)
+            name = _text(props.get("name")) or name
+            graph.references += _afb_urls(props.get("external_references"))
     for key, source, target in lines:
         ends = []
         for end in (source, target):
@@ -250,6 +272,11 @@ def _read_stix(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
             )
         elif kind == "attack-flow":
             name = _text(obj.get("name")) or name
+            graph.references += [
+                ref["url"]
+                for ref in obj.get("external_references") or []
+                if isinstance(ref, dict) and isinstance(ref.get("url"), str)
+            ]
         for edge in STIX_EDGES:
             targets = obj.get(edge, [])
             if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
@@ -326,7 +353,16 @@ def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
     if loops:
         log.info("%s: %d edges that loop back to an earlier action ignored", path.name, len(loops))
     loops_by_key = tuple((actions[a].key, actions[b].key) for a, b in loops)
-    return Flow(name, path.name, tuple(actions), tuple(successors), mapped, dropped, loops_by_key)
+    return Flow(
+        name,
+        path.name,
+        tuple(actions),
+        tuple(successors),
+        mapped,
+        dropped,
+        loops_by_key,
+        tuple(graph.references),
+    )
 
 
 def _drop_loops(
@@ -417,3 +453,36 @@ def columns(techniques: Sequence[str], vocabulary: Sequence[str]) -> tuple[list[
     """Techniques as columns of a model's vocabulary, and those it does not have."""
     index = {t: i for i, t in enumerate(vocabulary)}
     return [index[t] for t in techniques if t in index], [t for t in techniques if t not in index]
+
+
+def normalised_url(url: str) -> str:
+    """A URL compared the way copies are found: no scheme, no www., lower case, letters and
+    digits only."""
+    url = re.sub(r"^https?://(www\.)?", "", url.strip().lower()).rstrip("/")
+    return re.sub(r"[^a-z0-9]", "", url)
+
+
+def copies_of(
+    flow: Flow,
+    reports: Iterable[tuple[str, set[str], Iterable[str]]],
+    overlap: float = 0.5,
+    also: Iterable[set[str]] = (),
+) -> list[str]:
+    """IDs of the reports (ID, techniques, reference URLs) that describe the flow's incident: they
+    cite one of its references (normalised), or their technique set overlaps the flow's by
+    Jaccard ≥ `overlap`, or nearly equals (Jaccard ≥ 0.8) one of the sets in `also` (e.g. TRAM
+    narratives of the same incident, which the corpus holds again as sets)."""
+    own = set(flow.techniques)
+    cited = {normalised_url(u) for u in flow.references} - {""}
+    others = [set(s) for s in also]
+
+    def jaccard(a: set[str], b: set[str]) -> float:
+        return len(a & b) / len(a | b) if a | b else 0.0
+
+    return [
+        report_id
+        for report_id, techniques, urls in reports
+        if cited & {normalised_url(u) for u in urls}
+        or jaccard(own, techniques) >= overlap
+        or any(jaccard(techniques, other) >= 0.8 for other in others)
+    ]

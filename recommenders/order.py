@@ -57,6 +57,23 @@ def narrative_pairs(documents: Iterable[Sequence[str]], vocabulary: Sequence[str
     return pairs
 
 
+NARRATIVES_OF_FLOWS = {
+    "cisa iranian apt": "iraniangovernmentsponsoredaptactorscompromisefederalnetwork"
+}
+"""Flow incident (`flows.incident`) → a `match_key` fragment of the TRAM report titles that tell
+the same incident (CISA advisory AA22-320A; found by reading the titles, checked by order
+agreement: 18/19 and 19/25 of the pairs the flow orders). Anything evaluated on that flow must
+not learn from them."""
+
+
+def narratives_of(incident: str, narratives: dict[str, list[str]]) -> list[str]:
+    """Titles of the TRAM narratives that tell this flow incident (`NARRATIVES_OF_FLOWS`)."""
+    from recommenders.text.corpus import match_key
+
+    fragment = NARRATIVES_OF_FLOWS.get(incident)
+    return [t for t in narratives if fragment and fragment in match_key(t)]
+
+
 def model_narratives(manifest: ModelManifest, data_dir: str | None = None) -> dict[str, list[str]]:
     """TRAM's narratives (`tram_narratives`) read from `data_dir` or `TIE_DATA_DIR` with the
     model's ATT&CK bundle; a one-line DataError naming TIE_DATA_DIR when no folder holds them."""

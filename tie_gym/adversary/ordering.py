@@ -4,8 +4,8 @@
 - "killchain": ATT&CK tactic order (a technique's earliest tactic), ties broken at random;
 - "random": a uniform shuffle;
 - "learned": by each technique's typical position in TRAM's report narratives, with noise
-  (`recommenders.order.PositionOrder`): an order learned from how reports tell attacks, measured
-  closer to the Attack Flow incidents than the others (benchmarks/results/order_realism.md);
+  (`recommenders.order.PositionOrder`): an order learned from how reports tell attacks, a little
+  closer to the Attack Flow incidents than "model" (benchmarks/results/order_realism.md);
 - "flow": the order of an Attack Flow incident (a seeded topological order of its DAG,
   `adversary/flows.py`), the one order an adversary was seen to follow.
 
