@@ -166,6 +166,8 @@ class _Graph:
     """key → (name, drawn technique ID, drawn tactic ID), in file order."""
     edges: dict[str, list[str]] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
+    loose: list[str] = field(default_factory=list)
+    """Lines not attached at both ends (they join nothing)."""
 
     def add_edge(self, source: str, target: str) -> None:
         self.edges.setdefault(source, []).append(target)
@@ -183,6 +185,14 @@ def _properties(obj: dict[str, Any], path: Path, key: str) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _drawn_id(value: Any) -> Any:
+    """A drawn technique or tactic ID as given: stripped when text, None when absent or empty,
+    anything else kept as is so that `_map_technique` reports it instead of losing it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value.strip() if isinstance(value, str) else value
 
 
 def _afb_urls(references: Any) -> list[str]:
@@ -210,6 +220,7 @@ def _read_afb(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
     owner: dict[str, str] = {}  # anchor → the object it belongs to
     anchor_of: dict[str, str] = {}  # latch → the anchor holding it
     lines: list[tuple[str, Any, Any]] = []
+    seen_keys: set[str] = set()
     name = path.stem
     for position, obj in enumerate(objects):
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
@@ -218,13 +229,19 @@ def _read_afb(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
         if not isinstance(key, str):
             raise DataError(path, f"objects[{position}].instance", "missing or not a string", FIX)
         kind = obj["id"]
+        if key in seen_keys:
+            raise DataError(path, f"objects[{position}].instance", f"{key!r} is used twice", FIX)
+        seen_keys.add(key)
         anchors = obj.get("anchors") or {}
-        if not isinstance(anchors, dict):
-            raise DataError(path, f"{key}.anchors", "not a mapping of angle → anchor", FIX)
+        if not isinstance(anchors, dict) or not all(isinstance(a, str) for a in anchors.values()):
+            raise DataError(path, f"{key}.anchors", "not a mapping of angle → anchor id", FIX)
         for anchor in anchors.values():
             owner[anchor] = key
         if kind.endswith("_anchor"):
-            for latch in obj.get("latches") or []:
+            latches = obj.get("latches") or []
+            if not isinstance(latches, list) or not all(isinstance(x, str) for x in latches):
+                raise DataError(path, f"{key}.latches", "not a list of latch ids", FIX)
+            for latch in latches:
                 anchor_of[latch] = key
         elif kind == "dynamic_line":
             lines.append((key, obj.get("source"), obj.get("target")))
@@ -232,7 +249,7 @@ def _read_afb(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
             props = _properties(obj, path, key)
             graph.actions[key] = (
                 _text(props.get("name")) or "",
-                _text(props.get("technique_id")),
+                _drawn_id(props.get("technique_id")),
                 _text(props.get("tactic_id")),
             )
         elif kind == "flow":
@@ -247,7 +264,7 @@ def _read_afb(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
         if None not in ends:  # a line left loose at one end joins nothing
             graph.add_edge(ends[0], ends[1])  # type: ignore[arg-type]
         else:
-            log.debug("%s: line %s is not attached at both ends", path.name, key)
+            graph.loose.append(key)
     return name, graph
 
 
@@ -259,15 +276,19 @@ def _read_stix(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
     if not isinstance(objects, list):
         raise DataError(path, "objects", "missing or not a list", FIX)
     graph = _Graph()
+    seen_keys: set[str] = set()
     name = path.stem
     for position, obj in enumerate(objects):
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
             raise DataError(path, f"objects[{position}]", "not a STIX object with an id", FIX)
         key, kind = obj["id"], obj.get("type")
+        if key in seen_keys:
+            raise DataError(path, f"objects[{position}].id", f"{key!r} is used twice", FIX)
+        seen_keys.add(key)
         if kind == "attack-action":
             graph.actions[key] = (
                 _text(obj.get("name")) or "",
-                _text(obj.get("technique_id")),
+                _drawn_id(obj.get("technique_id")),
                 _text(obj.get("tactic_id")),
             )
         elif kind == "attack-flow":
@@ -286,10 +307,12 @@ def _read_stix(payload: dict[str, Any], path: Path) -> tuple[str, _Graph]:
     return name, graph
 
 
-def _map_technique(drawn: str | None, catalog: TechniqueCatalog) -> tuple[str | None, str | None]:
+def _map_technique(drawn: Any, catalog: TechniqueCatalog) -> tuple[str | None, str | None]:
     """(the active ID, None) for a drawn ID, or (None, why it has none)."""
     if drawn is None:
         return None, None
+    if not isinstance(drawn, str):
+        return None, f"not a technique ID string ({type(drawn).__name__})"
     technique = drawn.upper()
     if not TECHNIQUE_ID.match(technique):
         return None, "not an ATT&CK technique ID"
@@ -332,13 +355,17 @@ def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
         action_name, drawn, tactic = graph.actions[key]
         technique, why = _map_technique(drawn, catalog)
         if why is not None:
-            dropped[drawn] = why
+            dropped[drawn if isinstance(drawn, str) else repr(drawn)] = why
         elif technique is not None and technique != drawn.upper():  # type: ignore[union-attr]
             mapped[drawn] = technique
-        actions.append(FlowAction(key, action_name, technique, tactic, drawn))
-    successors = []
+        actions.append(
+            FlowAction(
+                key, action_name, technique, tactic, drawn if isinstance(drawn, str) else None
+            )
+        )
+    successors, self_loops = [], []
     for key in keys:  # the next actions, through every object that is not one
-        found, stack, visited = set(), list(graph.edges.get(key, [])), {key}
+        found, stack, visited = set(), list(graph.edges.get(key, [])), set()
         while stack:
             node = stack.pop()
             if node in visited:
@@ -348,10 +375,16 @@ def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
                 found.add(index[node])
             else:
                 stack.extend(graph.edges.get(node, []))
+        if index[key] in found:  # an action that enables itself, directly or through others
+            found.discard(index[key])
+            self_loops.append((index[key], index[key]))
         successors.append(tuple(sorted(found)))
     successors, loops = _drop_loops(successors)
+    loops = self_loops + loops
     if loops:
         log.info("%s: %d edges that loop back to an earlier action ignored", path.name, len(loops))
+    if graph.loose:
+        log.info("%s: %d lines not attached at both ends ignored", path.name, len(graph.loose))
     loops_by_key = tuple((actions[a].key, actions[b].key) for a, b in loops)
     return Flow(
         name,
@@ -395,8 +428,9 @@ def _drop_loops(
             elif state[successor] == 0:
                 state[successor] = 1
                 stack.append((successor, iter(successors[successor])))
+    dropped = set(loops)
     kept = [
-        tuple(t for t in nexts if (node, t) not in loops) for node, nexts in enumerate(successors)
+        tuple(t for t in nexts if (node, t) not in dropped) for node, nexts in enumerate(successors)
     ]
     return kept, loops
 

@@ -142,7 +142,7 @@ def observed_techniques(
     for technique in unknown:
         ignored[technique] = _why_unusable(technique, catalog, vocabulary)
     if not usable:
-        reasons = "; ".join(f"{t}: {why}" for t, why in ignored.items()) or "the list is empty"
+        reasons = "; ".join(f"{t!r}: {why}" for t, why in ignored.items()) or "the list is empty"
         attack = manifest.data.attack_file if manifest.data else "?"
         raise ValueError(
             f"{what}: no usable technique ID ({reasons}); pass IDs such as T1059.001 from the "

@@ -11,17 +11,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"recommenders": 0, "tie_gym": 1, "agents": 2}
-MODULE_STRING = re.compile(r"(?:recommenders|tie_gym|agents)(?:\.\w+)*(?=(?::\w+)?$)")
+MODULE_STRING = re.compile(r"(?:recommenders|tie_gym|agents)(?:\.\w+)*(?=(?::[\w.-]+)?$)")
+"""A module path written as a string: "tie_gym.vector", "pkg.mod:Class", "tie_gym:TIE-Forecast-v1"
+(gym.make imports the part before the colon). Names built at run time are not seen."""
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, package: str = "") -> set[str]:
+    """Modules `path` imports; `package` (the dotted package holding it) resolves relative ones."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}  # a submodule?
+        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            base = (
+                package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            )
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            names |= {f"{module}.{alias.name}" for alias in node.names}  # a submodule?
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
@@ -35,8 +42,8 @@ def _modules() -> dict[str, set[str]]:
     out = {}
     for package in LAYERS:
         for path in (ROOT / package).rglob("*.py"):
-            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            out[module.removesuffix(".__init__")] = _imports(path)
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            out[".".join(parts).removesuffix(".__init__")] = _imports(path, ".".join(parts[:-1]))
     return out
 
 
@@ -91,10 +98,15 @@ def test_the_cycle_check_sees_three_modules_and_string_imports(tmp_path):
     """The check above must fail on what it guards: a three-module ring, and a string import."""
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
-    strings = "x = import_module('tie_gym.vector')\ny = 'agents.policy:Policy'\nz = 'tie_gym is'"
+    strings = (
+        "x = import_module('tie_gym.vector')\ny = 'agents.policy:Policy'\nz = 'tie_gym is'\n"
+        "e = 'tie_gym:TIE-Forecast-v1'\nfrom .vector import X\nfrom .. import agents"
+    )
     path = tmp_path / "probe.py"
     path.write_text(strings, encoding="utf-8")
-    assert _imports(path) == {"tie_gym.vector", "agents.policy"}
+    found = _imports(path, "tie_gym.envs")
+    assert {"tie_gym.vector", "agents.policy", "tie_gym"} <= found
+    assert {"tie_gym.envs.vector", "tie_gym.agents"} <= found  # relative, resolved
 
 
 def test_the_default_env_imports_no_torch(tmp_path):

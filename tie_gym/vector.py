@@ -8,6 +8,9 @@ first observation with reward 0. `autoreset_mode=AutoresetMode.SAME_STEP` (or "S
 ended it and returns the new episode's first observation, the last one of the old in
 `info["final_obs"]` (rows flagged by `info["_final_obs"]`): what SB3 expects
 (`agents.vec_env.NativeVecEnv`).
+
+Flow campaigns replay here too, but without the single env's per-step `frontier` info; reset
+options (given campaigns, analysts' starts) are single-env only.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from tie_gym.adversary import DEFAULT_MODEL, CampaignStream
-from tie_gym.checks import discrete_indices
+from tie_gym.checks import discrete_indices, is_integer
 from tie_gym.envs.forecast import forecast_task
 from tie_gym.ranking import NOT_FINITE, forecast_ranks, numeric_scores
 
@@ -42,8 +45,8 @@ class ForecastVectorEnv(VectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         **kwargs: Any,
     ) -> None:
-        if num_envs < 1:
-            raise ValueError(f"num_envs must be ≥ 1, got {num_envs}")
+        if not is_integer(num_envs) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer ≥ 1, got {num_envs!r}")
         modes = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
         try:
             mode = AutoresetMode(autoreset_mode)

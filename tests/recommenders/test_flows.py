@@ -90,6 +90,25 @@ def test_load_flows_sorts_groups_and_reports(data_dir, catalog):
         ({"schema": "attack_flow_v2", "objects": [{"instance": "x"}]}, r"objects\[0\]"),
         ({"type": "bundle", "objects": [{"id": "a", "effect_refs": "b"}]}, "a.effect_refs"),
         ({"name": "not a flow"}, "schema"),
+        (
+            {
+                "schema": "attack_flow_v2",
+                "objects": [{"id": "action", "instance": "a", "anchors": {"0": {}}}],
+            },
+            "a.anchors",
+        ),
+        (
+            {
+                "schema": "attack_flow_v2",
+                "objects": [{"id": "horizontal_anchor", "instance": "h", "latches": 3}],
+            },
+            "h.latches",
+        ),
+        (
+            {"schema": "attack_flow_v2", "objects": [{"id": "note", "instance": "x"}] * 2},
+            "used twice",
+        ),
+        ({"type": "bundle", "objects": [{"id": "a", "type": "attack-action"}] * 2}, "used twice"),
     ],
 )
 def test_malformed_files_name_the_file_and_object(tmp_path, catalog, payload, match):
@@ -128,3 +147,19 @@ def test_every_real_flow(real_data_dir):
             for b in nexts
         )
     assert all(a != b for a, b in pairwise(sorted(f.name for f in found.flows)))
+
+
+def test_odd_ids_are_reported_and_self_loops_recorded(tmp_path, catalog):
+    bundle = {
+        "type": "bundle",
+        "objects": [
+            {"type": "attack-action", "id": "a", "technique_id": 1059, "effect_refs": ["b"]},
+            {"type": "attack-action", "id": "b", "technique_id": "T1003", "effect_refs": ["c"]},
+            {"type": "attack-condition", "id": "c", "on_true_refs": ["b"]},  # b enables itself
+        ],
+    }
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(bundle))
+    flow = read_flow(path, catalog)
+    assert flow.dropped == {"1059": "not a technique ID string (int)"}  # not silently lost
+    assert flow.loops == (("b", "b"),) and flow.successors[1] == ()

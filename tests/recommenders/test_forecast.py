@@ -175,7 +175,7 @@ def test_revoked_and_deprecated_ids_name_their_replacement(data_dir, monkeypatch
     assert "deprecated" in result.ignored["T1099"]
     assert "never saw in training" in result.ignored["T1002"]
     assert "does not list it" in result.ignored["T1999"]
-    with pytest.raises(ValueError, match=r"no usable technique ID \(T1098: revoked"):
+    with pytest.raises(ValueError, match=r"no usable technique ID \('T1098': revoked"):
         observed_techniques(["T1098"], manifest, str(data_dir))
     # without a data folder the reason is only "not in the vocabulary"
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)

@@ -181,7 +181,9 @@ def test_bad_constructor_arguments():
         ({"top_p": float("nan")}, "top_p"),
         ({"temperature": "1"}, "temperature"),  # a string raised a bare TypeError
         ({"top_p": "1"}, "top_p"),
-        ({"k": "3"}, "k must"),
+        ({"k": "3"}, "got '3'"),  # the repr: "got 3" read as valid
+        ({"campaign": ["replay"]}, "campaign must"),  # a list raised a bare TypeError
+        ({"flows": 5}, "flows must"),
         ({"initial": 3, "max_length": 3}, "max_length"),
     ]:
         with pytest.raises(ValueError, match=match):

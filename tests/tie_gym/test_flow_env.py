@@ -115,6 +115,8 @@ def test_given_campaign_errors():
         ({"campaign": "T1566.001"}, "list"),
         ({"campaign": ["T1566.001", "T1059.001"], "observed": ["T1105"]}, "alone"),
         ({"campain": ["T1566.001", "T1059.001"]}, "unknown reset option"),  # misspelt
+        ({"campaign": {"T1566.001", "T1059.001"}}, "has no order"),  # a set: order by hash seed
+        ({"campaign": {"T1566.001": 1, "T1059.001": 2}}, "has no order"),
     ]:
         with pytest.raises(ValueError, match=match):
             env.reset(seed=0, options=options)

@@ -55,18 +55,22 @@ class CampaignConfig:
     flow_dir: str | None = None
 
     def __post_init__(self) -> None:
-        if self.campaign not in NATURAL_ORDER:
+        if not isinstance(self.campaign, str) or self.campaign not in NATURAL_ORDER:
             raise ValueError(
                 f"campaign must be one of {sorted(NATURAL_ORDER)}, got {self.campaign!r}"
             )
         order = self.order or NATURAL_ORDER[self.campaign]
-        if order not in ALLOWED_ORDERS[self.campaign]:
+        if not isinstance(order, str) or order not in ALLOWED_ORDERS[self.campaign]:
             raise ValueError(
                 f"order must be one of {ALLOWED_ORDERS[self.campaign]} for {self.campaign} "
                 f"campaigns (of {ORDERS}), got {self.order!r}"
             )
         object.__setattr__(self, "order", order)
-        if self.split not in ("test", "train"):
+        if self.flow_dir is not None and not isinstance(self.flow_dir, str):
+            raise ValueError(
+                f"flows must be a folder path (a string) or None, got {self.flow_dir!r}"
+            )
+        if not isinstance(self.split, str) or self.split not in ("test", "train"):
             raise ValueError(
                 f'split must be "test" (held-out reports) or "train", got {self.split!r}'
             )

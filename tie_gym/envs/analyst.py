@@ -44,6 +44,11 @@ def given_campaign(options: dict[str, Any], adversary: Adversary) -> AnalystStar
             "options['campaign'] is a whole campaign: give it alone, without 'observed' or 'text'"
         )
     what = "options['campaign']"
+    if not isinstance(options["campaign"], list | tuple):
+        raise ValueError(
+            f"{what} must be a list of technique IDs in the order they were used, got "
+            f"{type(options['campaign']).__name__} (a set or a dict has no order)"
+        )
     techniques = observed_techniques(
         options["campaign"], adversary.manifest, adversary.data_dir, what
     )

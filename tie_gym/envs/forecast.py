@@ -50,7 +50,7 @@ class ForecastTask:
             raise ValueError(f'reward must be "hit" or "ndcg", got {self.reward!r}')
         check_lengths(self.initial, self.campaign.max_length)
         if not is_integer(self.k) or not 1 <= self.k <= self.n_techniques:
-            raise ValueError(f"k must lie in [1, {self.n_techniques}], got {self.k}")
+            raise ValueError(f"k must be an integer in [1, {self.n_techniques}], got {self.k!r}")
         if self.features not in ("none", "recommender"):
             raise ValueError(f'features must be "none" or "recommender", got {self.features!r}')
 
@@ -178,7 +178,8 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     ## Episode End
 
     Terminates after the campaign's last technique is revealed. Registered ids truncate at
-    `max_episode_steps=100`.
+    `max_episode_steps=100` (a campaign given at reset longer than that is cut there too; pass
+    `max_episode_steps=` to `gym.make` for longer ones).
 
     ## Arguments
 
