@@ -1,7 +1,7 @@
 """Environment throughput against CartPole-v1, measured in one run on this machine.
 
 Rows: single `gym.make` envs (steps/s and ratio to CartPole's single-env rate) and the native
-vector env at several sizes. Actions come from a pool drawn once, so the sampler's own cost
+vector envs (TIE-Forecast's and TIE-Defend's) at several sizes. Actions come from a pool drawn once, so the sampler's own cost
 (580-dim Box sampling is ~0.1 ms) is not charged to the environment.
 Run: python -m benchmarks.envs [--seconds 3]
 """
@@ -65,6 +65,8 @@ def main() -> None:
         ("TIE-Forecast-v1", 0.5),
         ("TIE-ForecastGuess-v1", 0.5),
         ("TIE-ForecastHard-v1", 0.5),
+        ("TIE-Defend-v1", 0.5),
+        ("TIE-DefendEvasive-v0", 0.5),
     ]:
         rate = single_rate(env_id, seconds)
         record[env_id] = rate
@@ -76,7 +78,12 @@ def main() -> None:
                 f"target ≥ {target}×",
             ]
         )
-    for env_id in ("TIE-Forecast-v1", "TIE-ForecastGuess-v1"):
+    for env_id in (
+        "TIE-Forecast-v1",
+        "TIE-ForecastGuess-v1",
+        "TIE-Defend-v1",
+        "TIE-DefendEvasive-v0",
+    ):
         for num_envs in (16, 256, 1024):
             rate = vector_rate(env_id, num_envs, seconds)
             record[f"{env_id}/vector{num_envs}"] = rate

@@ -43,7 +43,7 @@ PRESETS: dict[str, dict[str, object]] = {
     "TIE-ForecastFlowGuess-v0": {"campaign": "flow", "action_mode": "guess"},
 }
 
-# Sequential defence with a detection budget and delayed reward (no vector twin yet).
+# Sequential defence with a detection budget and delayed reward (native vector twin: vector.py).
 DEFEND_PRESETS: dict[str, dict[str, object]] = {
     "TIE-Defend-v1": {},
     "TIE-DefendReplay-v1": {"campaign": "replay", "order": "killchain"},
@@ -66,6 +66,7 @@ for _id, _kwargs in DEFEND_PRESETS.items():
         register(
             id=_id,
             entry_point="tie_gym.envs.defend:DefendEnv",
+            vector_entry_point="tie_gym.vector:DefendVectorEnv",
             max_episode_steps=_MAX_STEPS,
             kwargs=dict(_kwargs),
         )

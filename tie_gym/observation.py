@@ -207,6 +207,17 @@ class ObservationSchema:
         if recommender_scores is not None:
             out[rows, self.segments["recommender"]] = _squash(recommender_scores)
 
+    def detect_batch(
+        self, out: np.ndarray, rows: np.ndarray, columns: np.ndarray, budget_left: np.ndarray
+    ) -> None:
+        """A detection deployed on `columns[i]` in env `rows[i]`, whose budget is now
+        `budget_left[i]` (TIE-Defend's vector twin, in place)."""
+        if not self.detections:
+            raise ValueError("this schema has no detections")
+        detected = self.segments["detected"]
+        out[rows, detected.start + columns] = 1.0
+        out[rows, self.segments["budget_left"].start] = budget_left
+
     def _check(
         self, detected: Any, budget_left: Any, recommender_scores: np.ndarray | None
     ) -> None:

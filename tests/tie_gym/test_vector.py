@@ -161,3 +161,73 @@ def test_non_integer_lengths_are_refused_by_both_envs(kwargs, message):
         gym.make("TIE-Forecast-v1", **kwargs)
     with pytest.raises(ValueError, match=message):
         _make(3, **kwargs)
+
+
+def _defend_vec(num_envs, **kwargs):
+    return gym.make_vec(
+        "TIE-Defend-v1", num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
+    )
+
+
+def test_defend_vector_matches_the_single_env_on_the_same_campaigns():
+    """Each vector row, replayed as a given campaign in the single env with the same actions,
+    earns the same rewards and observations (static adversary)."""
+    vec = _defend_vec(6)
+    u = vec.unwrapped
+    obs, _ = vec.reset(seed=11)
+    rng = np.random.default_rng(0)
+    campaigns = [u._sequences[i, : u._lengths[i]].copy() for i in range(6)]
+    trace = {i: {"obs": [obs[i]], "rewards": [], "actions": []} for i in range(6)}
+    done = np.zeros(6, dtype=bool)
+    for _ in range(40):
+        masks = u.action_masks()
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+        obs, rewards, terminated, truncated, _ = vec.step(actions)
+        for i in np.flatnonzero(~done):
+            trace[i]["actions"].append(actions[i])
+            trace[i]["rewards"].append(rewards[i])
+            trace[i]["obs"].append(obs[i])
+        done |= terminated | truncated
+        if done.all():
+            break
+    single = gym.make("TIE-Defend-v1")
+    ids = single.unwrapped.adversary.vocabulary
+    for i in range(6):
+        got, _ = single.reset(options={"campaign": [ids[c] for c in campaigns[i]]})
+        np.testing.assert_array_equal(got, trace[i]["obs"][0])
+        for action, reward, expected in zip(
+            trace[i]["actions"], trace[i]["rewards"], trace[i]["obs"][1:], strict=True
+        ):
+            got, r, te, tr, _ = single.step(int(action))
+            assert r == pytest.approx(reward)
+            np.testing.assert_array_equal(got, expected)
+        assert te or tr
+
+
+def _detect_upcoming(vec, steps=30):
+    u = vec.unwrapped
+    vec.reset(seed=2)
+    catches = 0
+    for _ in range(steps):
+        upcoming = np.maximum(u._sequences[u._rows, np.minimum(u._cursor, u.n_techniques - 1)], 0)
+        legal = u.action_masks()[u._rows, upcoming]
+        _, _, _, _, info = vec.step(np.where(legal, upcoming, u.n_techniques))
+        catches += int(info["caught"].sum())
+        assert u.action_masks()[:, -1].all()  # waiting is always legal
+        for row in u._rows:  # a substitute never repeats a technique of the campaign
+            campaign = u._sequences[row, : u._lengths[row]]
+            assert len(set(campaign.tolist())) == len(campaign)
+    return catches
+
+
+def test_defend_vector_evasion_dodges_detections():
+    static = _detect_upcoming(_defend_vec(8))
+    evasive = _detect_upcoming(_defend_vec(8, adversary="evasive", evasion=1.0))
+    assert evasive < static / 2
+
+
+def test_defend_vector_rejects_bad_actions():
+    vec = _defend_vec(2)
+    vec.reset(seed=0)
+    with pytest.raises(ValueError, match="actions"):
+        vec.step(np.array([0, vec.unwrapped.n_techniques + 1]))
