@@ -59,7 +59,22 @@ def test_which_envs_have_a_native_twin():
     assert has_native_vector("TIE-ForecastGuess-v1", {})
     assert not has_native_vector("TIE-ForecastGuess-v1", {"features": "recommender"})
     assert not has_native_vector("TIE-ForecastGuessFeatures-v1", {})  # features in its preset
-    assert not has_native_vector("TIE-Defend-v1", {})
+    assert has_native_vector("TIE-Defend-v1", {})
+
+
+def test_defend_through_the_adapter():
+    venv = make_native_vec_env("TIE-DefendEvasive-v0", 8, {})
+    venv.seed(0)
+    venv.reset()
+    masks = np.stack(venv.env_method("action_masks"))
+    assert masks.shape == (8, venv.venv.n_techniques + 1)
+    ended = 0
+    for _ in range(30):
+        venv.step_async(np.full(8, venv.venv.n_techniques))  # wait: campaigns run to their end
+        _, rewards, dones, infos = venv.step_wait()
+        assert (rewards == 0).all()
+        ended += sum("terminal_observation" in infos[i] for i in np.flatnonzero(dones))
+    assert ended > 0
 
 
 def _train_once(seed):
