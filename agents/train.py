@@ -71,14 +71,15 @@ class AgentTrainConfig:
     """Environment steps (forecasts), summed over the training envs."""
     n_envs: int = 8
     """Training envs stepped together, in one process."""
-    vec: str = "auto"
-    """How the training envs are stepped: "native" (the env's native vector twin through
-    `agents.vec_env.NativeVecEnv`: N campaigns as arrays, one seeded stream), "dummy" (SB3's
-    DummyVecEnv of single envs seeded seed … seed + n_envs − 1), or "auto": native where the env
-    has a vector twin (not with features="recommender"), else dummy."""
+    vec: str = "dummy"
+    """How the training envs are stepped: "dummy" (SB3's DummyVecEnv of single envs seeded
+    seed … seed + n_envs − 1: how every published run was trained), "native" (the env's native
+    vector twin through `agents.vec_env.NativeVecEnv`: N campaigns as arrays from one stream
+    seeded with `seed`), or "auto": native where the env has a vector twin (not with
+    features="recommender"), else dummy. run.json records the back-end used."""
     seed: int = 0
-    """Training envs take seed … seed + n_envs − 1, the EvalCallback env seed + 10 000 (the seed
-    ranges are listed in agents.evaluate)."""
+    """Training envs take seed … seed + n_envs − 1 (dummy; native: one stream seeded with seed),
+    the EvalCallback env seed + 10 000 (the seed ranges are listed in agents.evaluate)."""
     hyperparams: str = str(DEFAULT_HYPERPARAMS)
     """YAML file in the RL Zoo layout (env id → algo → settings)."""
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -221,15 +222,14 @@ def train(config: AgentTrainConfig) -> Path:
 
 def training_envs(config: AgentTrainConfig) -> Any:
     """The SB3 VecEnv the agent trains on (`AgentTrainConfig.vec`)."""
-    native = has_native_vector(config.env, config.env_kwargs)
-    if config.vec == "native" and not native:
+    if config.vec == "native" and not has_native_vector(config.env, config.env_kwargs):
         raise DataError(
             None,
             "vec",
             f"{config.env} with {config.env_kwargs or 'no kwargs'} has no native vector twin",
             "use --vec dummy (or auto)",
         )
-    if config.vec == "native" or (config.vec == "auto" and native):
+    if backend(config) == "native":
         venv = make_native_vec_env(config.env, config.n_envs, config.env_kwargs)
         venv.seed(config.seed)
         return VecMonitor(venv)
@@ -237,9 +237,22 @@ def training_envs(config: AgentTrainConfig) -> Any:
         config.env,
         n_envs=config.n_envs,
         seed=config.seed,
-        env_kwargs=config.env_kwargs,
+        env_kwargs=no_rendering(config.env_kwargs),
         vec_env_cls=DummyVecEnv,
     )
+
+
+def no_rendering(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """SB3's make_vec_env asks for render_mode="rgb_array" unless told otherwise, which
+    TIE-Defend (ANSI only) refuses: training renders nothing."""
+    return {"render_mode": None, **env_kwargs}
+
+
+def backend(config: AgentTrainConfig) -> str:
+    """The training envs' back-end `config.vec` resolves to: "native" or "dummy"."""
+    if config.vec == "auto":
+        return "native" if has_native_vector(config.env, config.env_kwargs) else "dummy"
+    return config.vec
 
 
 def _train(config: AgentTrainConfig, probe: Any) -> Path:
@@ -265,7 +278,7 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
             config.env,
             n_envs=1,
             seed=config.seed + TRAIN_EVAL_SEED_OFFSET,
-            env_kwargs=config.env_kwargs,
+            env_kwargs=no_rendering(config.env_kwargs),
         )
     )
     if config.algo == "maskable_ppo":
@@ -315,6 +328,7 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
         "env_seconds": round(venv.seconds, 2),
         "env_share": round(venv.seconds / seconds, 3),
         "torch_threads": config.threads,
+        "vec_backend": backend(config),
     }
     (out / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log.info(
@@ -354,8 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--vec",
         default=defaults.vec,
         choices=("auto", "native", "dummy"),
-        help="native: the env's vector twin as one SB3 VecEnv (fast; one seeded stream); dummy: "
-        "SB3's DummyVecEnv of single envs; auto: native where the env has one",
+        help="dummy: SB3's DummyVecEnv of single envs (the published runs); native: the env's "
+        "vector twin as one SB3 VecEnv (faster rollouts; one seeded stream); auto: native where "
+        "the env has one",
     )
     add(
         "--seed",

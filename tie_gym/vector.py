@@ -140,11 +140,12 @@ class CampaignVectorEnv(VectorEnv):
         self, terminated: np.ndarray, stepping: np.ndarray
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Truncation, then autoreset; (truncated, the info entries autoreset adds)."""
-        truncated = stepping & ~terminated
-        truncated &= (
-            self._steps >= self.max_episode_steps
+        # as Gymnasium's TimeLimit on the single env: at the step limit, truncated even if the
+        # episode also terminated there
+        truncated = (
+            stepping & (self._steps >= self.max_episode_steps)
             if self.max_episode_steps
-            else np.zeros_like(truncated)
+            else np.zeros_like(terminated)
         )
         infos: dict[str, Any] = {}
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
@@ -313,7 +314,8 @@ class DefendVectorEnv(CampaignVectorEnv):
         actions = discrete_indices(actions, self.num_envs, n + 1, "actions")
         stepping = ~self._needs_reset
         column = np.minimum(actions, n - 1)
-        deploy = stepping & (actions < n) & (self._remaining > 0) & ~self._detected[rows, column]
+        deploy = stepping & (actions < n) & (self._remaining > 0)
+        deploy &= ~self._detected[rows, column] & ~self._seen[rows, column]  # masked: a free wait
         deployed = rows[deploy]
         self._detected[deployed, column[deploy]] = True
         self._remaining[deploy] -= 1
@@ -336,13 +338,14 @@ class DefendVectorEnv(CampaignVectorEnv):
         self._steps[live] += 1
         self.schema.reveal_batch(self._obs, live, revealed[live], previous, self._cursor[live])
         terminated = stepping & (caught | (self._cursor >= self._lengths))
+        budget_left = self._remaining.copy()  # before an autoreset refills the ended envs' budget
         truncated, infos = self._end_step(terminated, stepping)
         infos |= {
             "caught": caught,
             "_caught": stepping,
             "is_success": caught,
             "_is_success": stepping,
-            "budget_left": self._remaining.copy(),
+            "budget_left": budget_left,
             "_budget_left": stepping,
         }
         return self._obs.copy(), rewards, terminated, truncated, infos

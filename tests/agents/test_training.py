@@ -178,3 +178,23 @@ def test_the_eval_log_reports_hits_per_forecast_not_the_last_step(tmp_path, caps
     assert len(lines) == len(data["timesteps"]) == 2
     for line, rewards, lengths in zip(lines, data["results"], data["ep_lengths"], strict=True):
         assert f"hit@1 {rewards.sum() / lengths.sum():.3f} per forecast" in line
+
+
+@pytest.mark.parametrize("vec", ["dummy", "native"])
+def test_defend_trains_with_a_delayed_reward_discount(vec, tmp_path):
+    """make_vec_env asked TIE-Defend for rgb_array rendering and crashed; Defend also fell back to
+    the forecast envs' gamma 0, which credits a catch to no earlier detection."""
+    config = AgentTrainConfig(
+        algo="maskable_ppo",
+        env="TIE-Defend-v1",
+        timesteps=256,
+        n_envs=4,
+        vec=vec,
+        eval_freq=128,
+        eval_episodes=2,
+        overrides={"n_steps": 32, "batch_size": 64},
+        out=str(tmp_path),
+        progress=False,
+    )
+    record = json.loads((train(config) / "run.json").read_text())
+    assert record["hyperparameters"]["gamma"] == 0.99 and record["vec_backend"] == vec

@@ -137,3 +137,21 @@ def test_bad_evasive_arguments():
     for kwargs, match in [({"adversary": "sneaky"}, "adversary"), ({"evasion": 1.5}, "evasion")]:
         with pytest.raises(ValueError, match=match):
             gym.make("TIE-Defend-v1", **kwargs)
+
+
+def test_a_masked_deploy_on_a_seen_technique_is_a_free_wait():
+    env = gym.make("TIE-Defend-v1").unwrapped
+    env.reset(seed=0)
+    first = int(env._campaign.techniques[0])
+    _, reward, _, _, info = env.step(first)  # seen: masked, so it must cost nothing
+    assert info["budget_left"] == 5 and reward in (0.0,)
+
+
+def test_no_step_after_a_catch():
+    """A catch ends the episode; stepping on used to pay the catch again (5 catches, 8.0)."""
+    env = gym.make("TIE-Defend-v1").unwrapped
+    env.reset(seed=1)
+    _, reward, terminated, _, _ = env.step(int(env._campaign.techniques[1]))
+    assert terminated and reward > 1
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(env.n_techniques)

@@ -231,3 +231,22 @@ def test_defend_vector_rejects_bad_actions():
     vec.reset(seed=0)
     with pytest.raises(ValueError, match="actions"):
         vec.step(np.array([0, vec.unwrapped.n_techniques + 1]))
+
+
+def test_defend_vector_truncates_like_the_time_limit_and_reports_the_ended_step():
+    from gymnasium.vector import AutoresetMode
+
+    vec = _defend_vec(16, max_episode_steps=3, autoreset_mode=AutoresetMode.SAME_STEP)
+    u = vec.unwrapped
+    vec.reset(seed=5)
+    wait = np.full(16, u.n_techniques)
+    for _ in range(2):
+        _, _, terminated, truncated, _ = vec.step(wait)
+        assert not truncated.any()
+    alive = u._steps == 2  # not restarted by a campaign that ended early
+    upcoming = u._sequences[u._rows, u._cursor]
+    _, _, terminated, truncated, info = vec.step(np.where(alive, upcoming, u.n_techniques))
+    # caught at the step limit: terminated and truncated, as TimeLimit says of the single env
+    assert alive.any() and (terminated[alive] & truncated[alive]).all()
+    # an ended env reports its ended episode's budget (one detection spent), not the refill
+    assert (info["budget_left"][alive] == 4).all() and (u._remaining[alive] == 5).all()
