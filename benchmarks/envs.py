@@ -19,6 +19,9 @@ import tie_gym  # noqa: F401
 from benchmarks.timing import RESULTS, write_table
 
 SECONDS = 3.0
+WINDOWS = 3
+"""Each rate is the best of this many windows of `--seconds`: this machine's other load only
+ever slows a window down."""
 
 
 def single_rate(env_id: str, seconds: float = SECONDS) -> float:
@@ -26,13 +29,16 @@ def single_rate(env_id: str, seconds: float = SECONDS) -> float:
     env.reset(seed=0)
     env.action_space.seed(0)
     pool = [env.action_space.sample() for _ in range(64)]
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        _, _, terminated, truncated, _ = env.step(pool[steps % 64])
-        steps += 1
-        if terminated or truncated:
-            env.reset()
-    return steps / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(WINDOWS):
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            _, _, terminated, truncated, _ = env.step(pool[steps % 64])
+            steps += 1
+            if terminated or truncated:
+                env.reset()
+        best = max(best, steps / (time.perf_counter() - start))
+    return best
 
 
 def vector_rate(env_id: str, num_envs: int, seconds: float = SECONDS) -> float:
@@ -42,11 +48,14 @@ def vector_rate(env_id: str, num_envs: int, seconds: float = SECONDS) -> float:
     pool = [env.action_space.sample() for _ in range(8)]
     for i in range(20):  # warm-up: fill the campaign buffer
         env.step(pool[i % 8])
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        env.step(pool[steps % 8])
-        steps += 1
-    return steps * num_envs / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(WINDOWS):
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            env.step(pool[steps % 8])
+            steps += 1
+        best = max(best, steps * num_envs / (time.perf_counter() - start))
+    return best
 
 
 def main() -> None:
@@ -70,12 +79,13 @@ def main() -> None:
     ]:
         rate = single_rate(env_id, seconds)
         record[env_id] = rate
+        verdict = "met" if rate / cartpole >= target else "NOT met"
         rows.append(
             [
                 f"{env_id} (gym.make, single)",
                 f"{rate:,.0f}",
                 f"{rate / cartpole:.2f}×",
-                f"target ≥ {target}×",
+                f"target ≥ {target}×: {verdict}",
             ]
         )
     for env_id in (
@@ -87,7 +97,8 @@ def main() -> None:
         for num_envs in (16, 256, 1024):
             rate = vector_rate(env_id, num_envs, seconds)
             record[f"{env_id}/vector{num_envs}"] = rate
-            note = "target ≥ 5×" if num_envs == 256 else ""
+            met = "met" if rate / cartpole >= 5 else "NOT met"
+            note = f"target ≥ 5×: {met}" if num_envs == 256 else ""
             rows.append(
                 [
                     f"{env_id} native vector, {num_envs} envs",
@@ -111,7 +122,10 @@ def main() -> None:
         ["environment", "steps/s", "vs CartPole", "note"],
         rows,
         [
-            f"Each row runs {seconds:g} s; default shipped model (EASE). Regenerate: `python -m benchmarks.envs`."
+            f"Each row is the best of {WINDOWS} windows of {seconds:g} s; default shipped model (EASE); random actions (Defend: "
+            "random deploys, so few catches). Regenerate: `python -m benchmarks.envs`.",
+            "CartPole itself moves by tens of percent between runs on this machine (the drift row): "
+            "read the ratios with that spread.",
         ],
     )
     (RESULTS / "envs.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
