@@ -140,6 +140,28 @@ class OracleDefender(Defender):
         return self.deploy_best(upcoming, observation)
 
 
+class PolicyDefender(Defender):
+    """A trained SB3 policy (`agents.policy.load_run`) playing Defend: its deterministic action
+    under the env's action mask."""
+
+    def __init__(self, model: Any, n_techniques: int) -> None:
+        super().__init__(n_techniques)
+        if int(model.action_space.n) != n_techniques + 1:
+            raise ValueError(
+                f"the policy acts on {model.action_space.n} actions and this Defend env has "
+                f"{n_techniques + 1}: play it on envs of the model it was trained with"
+            )
+        self.model = model
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
+        masks = info["action_mask"]
+        try:
+            action, _ = self.model.predict(observation, deterministic=True, action_masks=masks)
+        except TypeError:  # not a MaskablePPO: a masked action is a free wait in Defend
+            action, _ = self.model.predict(observation, deterministic=True)
+        return int(action)
+
+
 DEFENDERS = ("wait", "random", "popularity", "greedy", "sequence", "lookahead", "oracle")
 """The heuristic defenders by name, in table order."""
 

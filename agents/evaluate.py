@@ -156,15 +156,32 @@ def is_defend(env: gym.Env) -> bool:
 def evaluate_defence(
     env_id: str, env: gym.Env, agent_spec: list[str], episodes: int, seed: int
 ) -> list[dict[str, Any]]:
-    """Rows of the Defend table: each heuristic defender's mean ± 95% CI over episodes."""
-    from agents.defenders import build_defender, run_defence
+    """Rows of the Defend table: a heuristic's mean ± 95% CI over episodes, a learned defender's
+    (NAME=GLOB of agents.train runs) over its training seeds."""
+    from agents.defenders import PolicyDefender, build_defender, run_defence
 
     rows = []
-    for name in agent_spec:
-        result = run_defence(env, build_defender(name, env, seed), episodes, seed)
-        row: dict[str, Any] = {"env": env_id, "agent": name, "seeds": 1, "episodes": episodes}
+    n = env.unwrapped.n_techniques
+    for item in agent_spec:
+        if "=" in item:  # learned: one defender per training seed, CI over seeds
+            name, pattern = item.split("=", 1)
+            members = [PolicyDefender(load_run(run, env), n) for run in sorted(glob.glob(pattern))]
+        else:
+            name, members = item, [build_defender(item, env, seed)]
+        results = [run_defence(env, member, episodes, seed) for member in members]
+        row: dict[str, Any] = {
+            "env": env_id,
+            "agent": name,
+            "seeds": len(members),
+            "episodes": episodes,
+        }
         for metric in DEFEND_METRICS:
-            row[metric], row[f"{metric}_ci95"] = _mean_ci(result[metric])
+            if len(members) > 1:
+                row[metric], row[f"{metric}_ci95"] = _mean_ci(
+                    [float(np.nanmean(r[metric])) for r in results]
+                )
+            else:
+                row[metric], row[f"{metric}_ci95"] = _mean_ci(results[0][metric])
         rows.append(row)
     return rows
 
@@ -239,12 +256,12 @@ def markdown(rows: list[dict[str, Any]], k: int) -> str:
         tables.append("\n".join(lines))
     if defend:
         lines = [
-            "| env | defender | catch rate | mean return | reveal of the catch | detections used |",
-            "|" + "---|" * 6,
+            "| env | defender | seeds | catch rate | mean return | reveal of the catch | detections used |",
+            "|" + "---|" * 7,
         ]
         for r in defend:
             cells = " | ".join(_cell(r, m) for m in DEFEND_METRICS)
-            lines.append(f"| {r['env']} | {r['agent']} | {cells} |")
+            lines.append(f"| {r['env']} | {r['agent']} | {r['seeds']} | {cells} |")
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
 
@@ -424,11 +441,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.agents = list(DEFENDERS)
     names = DEFENDERS if defend else BASELINES
     for item in args.agents:
-        if item not in names and ("=" not in item or defend):
-            parser.error(
-                f"unknown agent {item!r}: use {', '.join(names)}"
-                + ("" if defend else " or NAME=GLOB")
-            )
+        if item not in names and "=" not in item:
+            parser.error(f"unknown agent {item!r}: use {', '.join(names)} or NAME=GLOB")
         if "=" in item and not glob.glob(item.split("=", 1)[1]):
             parser.error(
                 f"{item}: no run folder matches {item.split('=', 1)[1]!r}; "

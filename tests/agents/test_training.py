@@ -196,5 +196,10 @@ def test_defend_trains_with_a_delayed_reward_discount(vec, tmp_path):
         out=str(tmp_path),
         progress=False,
     )
-    record = json.loads((train(config) / "run.json").read_text())
+    run = train(config)
+    record = json.loads((run / "run.json").read_text())
     assert record["hyperparameters"]["gamma"] == 0.99 and record["vec_backend"] == vec
+    from agents.evaluate import evaluate
+
+    (row,) = evaluate(["TIE-Defend-v1"], [f"learned={run}"], 4, 0, {})
+    assert row["agent"] == "learned" and row["seeds"] == 1 and 0 <= row["catch"] <= 1
