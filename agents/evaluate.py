@@ -169,21 +169,32 @@ def evaluate_defence(
         else:
             name, members = item, [build_defender(item, env, seed)]
         results = [run_defence(env, member, episodes, seed) for member in members]
-        row: dict[str, Any] = {
-            "env": env_id,
-            "agent": name,
-            "seeds": len(members),
-            "episodes": episodes,
-        }
-        for metric in DEFEND_METRICS:
-            if len(members) > 1:
-                row[metric], row[f"{metric}_ci95"] = _mean_ci(
-                    [float(np.nanmean(r[metric])) for r in results]
-                )
-            else:
-                row[metric], row[f"{metric}_ci95"] = _mean_ci(results[0][metric])
-        rows.append(row)
+        rows.append(summary_row(env_id, name, episodes, results, DEFEND_METRICS))
     return rows
+
+
+def summary_row(
+    env_id: str,
+    name: str,
+    episodes: int,
+    results: list[dict[str, list[float]]],
+    metrics: tuple[str, ...],
+) -> dict[str, Any]:
+    """One table row: each metric's mean ± 95% CI, over training seeds when there are several
+    (one mean per seed), else over the episodes of the one."""
+    row: dict[str, Any] = {
+        "env": env_id,
+        "agent": name,
+        "seeds": len(results),
+        "episodes": episodes,
+    }
+    for metric in metrics:
+        if len(results) > 1:
+            mean, ci = _mean_ci([float(np.nanmean(r[metric])) for r in results])
+        else:
+            mean, ci = _mean_ci(results[0][metric])
+        row[metric], row[f"{metric}_ci95"] = mean, ci
+    return row
 
 
 def evaluate(
@@ -216,18 +227,7 @@ def evaluate(
                 )
                 for member in tqdm(members, desc=f"{env_id} {name}", disable=None)
             ]
-            row: dict[str, Any] = {
-                "env": env_id,
-                "agent": name,
-                "seeds": len(members),
-                "episodes": episodes,
-            }
-            for metric in METRICS:
-                if len(members) > 1:
-                    mean, ci = _mean_ci([float(np.nanmean(m[metric])) for m in per_member])
-                else:
-                    mean, ci = _mean_ci(per_member[0][metric])
-                row[metric], row[f"{metric}_ci95"] = mean, ci
+            row = summary_row(env_id, name, episodes, per_member, METRICS)
             row["no_hit_episodes"] = float(
                 np.mean([math.isnan(v) for m in per_member for v in m["steps_to_first_hit"]])
             )
