@@ -37,7 +37,11 @@ class NativeVecEnv(VecEnv):
         self._seed: int | None = None
 
     def reset(self) -> np.ndarray:
-        observations, _ = self.venv.reset(seed=self._seed)
+        # options set through VecEnv.set_options go to the vector env, which refuses them with
+        # a clear error (reset options are single-env), instead of being dropped unseen
+        options = next((o for o in self._options if o), None)
+        self._reset_options()  # used once, as SB3's own VecEnvs do
+        observations, _ = self.venv.reset(seed=self._seed, options=options)
         self._seed = None
         self.reset_infos = [{} for _ in range(self.num_envs)]
         return observations
@@ -69,6 +73,11 @@ class NativeVecEnv(VecEnv):
         return [getattr(self.venv, attr_name)] * len(self._indices(indices))
 
     def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        if len(self._indices(indices)) != self.num_envs:
+            raise ValueError(
+                "the native vector env holds one state for all its envs: set_attr applies to all "
+                "of them (indices=None)"
+            )
         setattr(self.venv, attr_name, value)
 
     def env_method(

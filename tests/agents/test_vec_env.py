@@ -102,3 +102,13 @@ def test_maskable_ppo_trains_on_it_reproducibly():
     first = _train_once(0)
     assert torch.equal(first, _train_once(0))
     assert not torch.equal(first, _train_once(1))
+
+
+def test_options_and_per_env_attributes_are_refused_not_dropped():
+    venv = make_native_vec_env("TIE-ForecastGuess-v1", 2, {})
+    venv.set_options({"campaign": ["T1566.001", "T1059.001"]})
+    with pytest.raises(ValueError, match="no reset options"):
+        venv.reset()
+    venv.reset()  # the options were used once, then cleared
+    with pytest.raises(ValueError, match="all of them"):
+        venv.set_attr("x", 1, indices=[0])
