@@ -8,7 +8,8 @@ Protocol (issue 12):
 - each Attack Flow incident is held out in turn, its drawings together (`recommenders.flows.incident`:
   the three CISA AA22-138B drawings, the two FIN13 cases); the order-aware forecaster learns from
   the other flows and TRAM's narrative order (minus the narratives of the held-out incident,
-  `recommenders.order.NARRATIVES_OF_FLOWS`), and picks its three weights by an inner
+  `recommenders.order.NARRATIVES_OF_FLOWS`), and picks its three weights, among those that
+  keep 95% of greedy's recall@20 on 400 of the model's training reports (half shown), by an inner
   leave-one-flow-out over those other flows only;
 - every flow is replayed `--orders` times in seeded topological orders through
   `env.reset(options={"campaign": …})` (the first technique shown, every later one forecast);
@@ -147,10 +148,74 @@ def train_without_flows(root: Path, out: Path) -> Path:
     return run(TrainConfig(data_dir=str(root), out=str(out), models=("ease",), plots=False))
 
 
+KEEP = 0.95
+"""Share of greedy's recall@20 on the training reports a grid point must keep to be chosen: the
+issue asks the forecaster to keep 95% of greedy's recall@20 on the report protocol."""
+
+
+@dataclass(frozen=True)
+class SetCheck:
+    """Training reports, half shown, on which a weight choice must not spoil the set forecast
+    (the model's training reports: selection never sees its test reports)."""
+
+    shown: list[np.ndarray]
+    held: list[np.ndarray]
+    base: np.ndarray
+    """(reports, n) greedy's standardised fold-in of the shown half."""
+
+    def feasible(self, evidence: OrderEvidence) -> np.ndarray:
+        """Which grid points keep `KEEP` of greedy's recall@20 (hits among the top 20 unseen)."""
+        hits = np.zeros(len(GRID))
+        greedy = 0.0
+        for shown, held, base in zip(self.shown, self.held, self.base, strict=True):
+            seen = np.zeros(len(base), dtype=bool)
+            seen[shown] = True
+            scores = np.vstack([base, base + GRID @ evidence.terms(seen, int(shown[-1]))])
+            scores[:, seen] = -np.inf
+            top = np.argpartition(-scores, 20, axis=1)[:, :20]
+            found = np.isin(top, held).sum(axis=1) / min(len(held), 20)
+            greedy += found[0]
+            hits += found[1:]
+        return hits >= KEEP * greedy
+
+
+def set_check(adversary: Any, root: Path, count: int = 400, seed: int = 0) -> SetCheck:
+    """`count` of the model's training reports, each with a random half shown."""
+    from recommenders.data import trained_split_reports
+
+    manifest = adversary.manifest
+    train = trained_split_reports(root, manifest.data, manifest.split, manifest.technique_ids)[
+        "train"
+    ]
+    rng = np.random.default_rng(seed)
+    picked = [
+        train[i][1] for i in rng.choice(len(train), size=min(count, len(train)), replace=False)
+    ]
+    shown, held = [], []
+    for columns in picked:
+        shuffled = rng.permutation(columns)
+        half = max(1, len(shuffled) // 2)
+        shown.append(shuffled[:half])
+        held.append(shuffled[half:])
+    n = adversary.n_techniques
+    observed = sp.lil_matrix((len(shown), n), dtype=np.float32)
+    for i, columns in enumerate(shown):
+        observed[i, columns] = 1.0
+    scores = np.asarray(adversary.model.score(observed.tocsr()), dtype=np.float64)
+    base = np.array(
+        [standardised(row, np.isin(np.arange(n), s)) for row, s in zip(scores, shown, strict=True)]
+    )
+    return SetCheck(shown, held, base)
+
+
 def choose_weights(
-    steps: list[Step], groups: dict[int, str], evidence_for: Callable[[set[str]], OrderEvidence]
+    steps: list[Step],
+    groups: dict[int, str],
+    evidence_for: Callable[[set[str]], OrderEvidence],
+    feasible: np.ndarray,
 ) -> tuple[float, ...]:
-    """The grid point with the best mean MRR over an inner leave-one-incident-out of `steps`."""
+    """Among the `feasible` grid points, the one with the best mean MRR over an inner
+    leave-one-incident-out of `steps`."""
     incidents = sorted(set(groups[s.flow] for s in steps))
     totals = np.zeros(len(GRID))
     for held in incidents:
@@ -163,7 +228,7 @@ def choose_weights(
             ahead = candidates > value
             ahead[:, : step.target] |= candidates[:, : step.target] == value
             totals += 1.0 / (1 + (ahead & ~seen).sum(axis=1))
-    return tuple(float(w) for w in GRID[int(np.argmax(totals))])
+    return tuple(float(w) for w in GRID[int(np.argmax(np.where(feasible, totals, -np.inf)))])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -225,10 +290,14 @@ def main(argv: list[str] | None = None) -> None:
                     base = standardised(np.asarray(greedy.scores(observation), np.float64), seen)
                     steps.append(Step(i, columns[:t], base, int(columns[t]), columns[t + 1 :]))
         chosen = {}
+        check = set_check(adversary, data)
         for held in sorted(set(group_of.values())):
             training = [s for s in steps if group_of[s.flow] != held]
             chosen[held] = choose_weights(
-                training, group_of, lambda inner, held=held: evidence_for(inner | {held})
+                training,
+                group_of,
+                lambda inner, held=held: evidence_for(inner | {held}),
+                check.feasible(evidence_for({held})),
             )
 
         baselines: dict[str, Callable[[int], Agent]] = {
@@ -300,7 +369,8 @@ def main(argv: list[str] | None = None) -> None:
             f"of a flow's incident ({len(copies)}: {', '.join(copies)}; cited source, half the "
             "techniques, or a TRAM narrative of it, `recommenders.flows.copies_of`). markov: kill-chain transitions of that corpus's "
             "training reports. sequence: successor and tactic-transition evidence from the other "
-            "incidents' flows and TRAM's narrative order, weights (succession, tactics, backtrack) chosen by an "
+            "incidents' flows and TRAM's narrative order, weights (succession, tactics, backtrack), "
+            "among those keeping 95% of greedy's recall@20 on 400 training reports, chosen by an "
             f"inner leave-one-incident-out on the other flows; chosen: {weights}.",
             "bound: greedy's forecast with the campaign's own later techniques taken out of the "
             "ranking: what knowing the order *within* the campaign would add to greedy. The rest "
