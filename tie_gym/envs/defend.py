@@ -128,7 +128,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     | random legal actions | 6% / 0.01 | 2% / −0.06 |
     | popularity (the budget spent at once on the most common) | 54% / 0.76 | 38% / 0.50 |
     | greedy (the recommender's top unseen technique) | 77% / 1.26 | 55% / 0.82 |
-    | sequence (greedy re-ranked by real order) | 74% / 1.20 | 52% / 0.78 |
+    | sequence (greedy re-ranked by real order) | 77% / 1.25 | 54% / 0.81 |
     | look-ahead (most likely in the rest of the campaign, 64 sampled continuations) | 76% / 1.23 | 60% / 0.90 |
     | oracle (detects the technique about to be used) | 100% / 1.80 | 91% / 1.56 |
 
