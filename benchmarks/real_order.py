@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         env = gym.make("TIE-Forecast-v1", model=str(run_dir), data_dir=str(data), k=K)
         adversary = env.unwrapped.adversary
         vocabulary = adversary.vocabulary
+        column = {t: i for i, t in enumerate(vocabulary)}
         tram = {title: narrative_pairs([d], vocabulary) for title, d in narratives.items()}
         pairs_of = [enabling_pairs([flow], vocabulary) for flow in flows]
         group_of = {i: incident(flow.name) for i, flow in enumerate(flows)}
@@ -262,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
 
         rng = np.random.default_rng(0)
         campaigns = {
-            i: [[t for t in flow.campaign(rng) if t in set(vocabulary)] for _ in range(args.orders)]
+            i: [[t for t in flow.campaign(rng) if t in column] for _ in range(args.orders)]
             for i, flow in enumerate(flows)
         }
         sorted_campaigns = {
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
                 [
                     vocabulary[c]
                     for c in adversary.arrange(
-                        rng, np.array([vocabulary.index(t) for t in order]), "killchain"
+                        rng, np.array([column[t] for t in order]), "killchain"
                     )
                 ]
                 for order in orders
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         steps: list[Step] = []
         for i, orders in campaigns.items():
             for order in orders:
-                columns = np.array([vocabulary.index(t) for t in order])
+                columns = np.array([column[t] for t in order])
                 greedy.reset()
                 for t in range(1, len(columns)):
                     observation = adversary_observation(env, columns[:t])

@@ -57,20 +57,21 @@ class CampaignVectorEnv(VectorEnv):
         max_episode_steps: int | None,
         autoreset_mode: str | AutoresetMode,
         adversary: Any,
-        campaign: Any,
-        schema: Any,
-        single_action_space: Any,
+        task: Any,
         initial: int,
     ) -> None:
+        """`task` is the single env's checked task (`ForecastTask`, `DefendTask`): its campaign
+        configuration, observation schema and action space."""
         if not is_integer(num_envs) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer ≥ 1, got {num_envs!r}")
         self.metadata = {**self.metadata, "autoreset_mode": _autoreset_mode(autoreset_mode)}
         self.render_mode = None  # no rendering of N envs at once
+        schema = task.schema
         self.adversary, self.schema, self.initial = adversary, schema, initial
         self.num_envs = num_envs
         self.max_episode_steps = max_episode_steps
         self.single_observation_space = schema.space
-        self.single_action_space = single_action_space
+        self.single_action_space = task.action_space
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         n = self.n_techniques = adversary.n_techniques
@@ -83,7 +84,7 @@ class CampaignVectorEnv(VectorEnv):
         self._obs = schema.empty(num_envs)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         # larger batches than a single env: N envs consume campaigns N times as fast
-        self._stream = CampaignStream(adversary, campaign, batch=max(1024, 4 * num_envs))
+        self._stream = CampaignStream(adversary, task.campaign, batch=max(1024, 4 * num_envs))
         self._ids = np.array(adversary.vocabulary)
         self._started = False
 
@@ -187,14 +188,7 @@ class ForecastVectorEnv(CampaignVectorEnv):
             )
         adversary, self.task = forecast_task(model=model, **kwargs)
         self._setup(
-            num_envs,
-            max_episode_steps,
-            autoreset_mode,
-            adversary,
-            self.task.campaign,
-            self.task.schema,
-            self.task.action_space,
-            self.task.initial,
+            num_envs, max_episode_steps, autoreset_mode, adversary, self.task, self.task.initial
         )
         self._discount = np.concatenate([self.task.discount, [0.0]])
 
@@ -269,16 +263,7 @@ class DefendVectorEnv(CampaignVectorEnv):
     ) -> None:
         kwargs.pop("render_mode", None)
         adversary, self.task = defend_task(model=model, **kwargs)
-        self._setup(
-            num_envs,
-            max_episode_steps,
-            autoreset_mode,
-            adversary,
-            self.task.campaign,
-            self.task.schema,
-            self.task.action_space,
-            1,
-        )
+        self._setup(num_envs, max_episode_steps, autoreset_mode, adversary, self.task, 1)
         self._detected = np.zeros((self.num_envs, self.n_techniques), dtype=bool)
         self._remaining = np.zeros(self.num_envs, dtype=np.int64)
 

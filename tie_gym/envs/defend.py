@@ -21,7 +21,7 @@ from tie_gym.adversary import (
 )
 from tie_gym.adversary.evasion import Evasion
 from tie_gym.checks import check_render_mode, discrete_index, is_integer, is_real
-from tie_gym.envs.analyst import check_options, given_campaign
+from tie_gym.envs.analyst import given_campaign
 from tie_gym.observation import ObservationSchema
 
 
@@ -210,12 +210,6 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         )
         task = self.task
         n = self.n_techniques = self.adversary.n_techniques
-        self.budget, self.detection_cost, self.catch_bonus = (
-            task.budget,
-            task.detection_cost,
-            task.catch_bonus,
-        )
-        self.campaign_config, self.evasion = task.campaign, task.evasion
         self.render_mode = render_mode
         self.schema = task.schema
         self.observation_space = self.schema.space
@@ -225,9 +219,30 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         self._cursor = 0
         self._seen = np.zeros(n, dtype=bool)
         self._detected = np.zeros(n, dtype=bool)
-        self._remaining = budget
+        self._remaining = task.budget
         self._stream = CampaignStream(self.adversary, task.campaign)
         self._log: list[str] = []
+
+    @property
+    def budget(self) -> int:
+        return self.task.budget
+
+    @property
+    def detection_cost(self) -> float:
+        return self.task.detection_cost
+
+    @property
+    def catch_bonus(self) -> float:
+        return self.task.catch_bonus
+
+    @property
+    def campaign_config(self) -> CampaignConfig:
+        """Where this env's campaigns come from (as `ForecastEnv.campaign_config`)."""
+        return self.task.campaign
+
+    @property
+    def evasion(self) -> Evasion:
+        return self.task.evasion
 
     def action_masks(self) -> np.ndarray:
         mask = np.zeros(self.n_techniques + 1, dtype=bool)
@@ -250,7 +265,6 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         options = options or {}
-        check_options(options)
         if options.get("observed") is not None or options.get("text") is not None:
             raise ValueError(
                 "TIE-Defend replays whole campaigns: pass options={'campaign': [...]}, "

@@ -400,18 +400,18 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         if self._campaign.frontiers is not None:
             frontier = self._campaign.frontiers[self._cursor - 1]
             info["frontier"] = self._ids[frontier].tolist()
-            info["frontier_hit"] = self._frontier_hit(action, frontier)
+            info["frontier_hit"] = self._frontier_hit(forecast, frontier)
         self._last_info = info
         return observation, float(reward), terminated, False, info
 
-    def _frontier_hit(self, action: Any, frontier: np.ndarray) -> bool:
-        """The frontier variant of the score: a technique that may come next is in the forecast."""
+    def _frontier_hit(self, forecast: np.ndarray, frontier: np.ndarray) -> bool:
+        """The frontier variant of the score: a technique that may come next is in the forecast
+        (`forecast`: this step's scores, or the single guess)."""
+        if self.task.action_mode == "guess":
+            return bool(np.isin(forecast[0], frontier))
         seen_then = self._seen.copy()
         seen_then[frontier] = False  # the forecast was made before this step's reveal
-        if self.task.action_mode == "guess":
-            return bool(np.isin(int(action), frontier))
-        scores = numeric_scores(action)
-        return any(forecast_rank(scores, seen_then, int(c)) <= self.task.k for c in frontier)
+        return any(forecast_rank(forecast, seen_then, int(c)) <= self.task.k for c in frontier)
 
     def last_forecast(self) -> np.ndarray | None:
         """Technique columns of the last forecast, best first (top-k, or the single guess)."""
