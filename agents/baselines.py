@@ -94,7 +94,7 @@ class TacticGreedyAgent(GreedyAgent):
     """Greedy, but never forecasts a technique whose first tactic precedes the last revealed one's.
 
     This exploits an order the project imposes, not one observed: reports are sets, and the
-    kill-chain replay envs (`order="killchain"`, e.g. TIE-ForecastReplay-v1) reveal a report
+    kill-chain replay envs (`order="killchain"`, e.g. TIE-ForecastReplay-v0) reveal a report
     sorted by each technique's earliest tactic (`Adversary.arrange`), so the next technique's
     first tactic is never earlier than the last one's. It is the floor a sequence model must beat
     there before its gain says anything about adversaries. Where the sort keeps the shown

@@ -39,7 +39,7 @@ def require_corpus(adversary: Adversary, needed_by: str, alternative: str = "") 
 
     Args:
         adversary: the adversary whose corpus (its artifact's training data) is needed.
-        needed_by: what needs it, e.g. "markov" or "TIE-ForecastReplay-v1", in the message.
+        needed_by: what needs it, e.g. "markov" or "TIE-ForecastReplay-v0", in the message.
         alternative: a second fix appended to the first, e.g. "or leave markov out of --agents".
     """
     tail = f", {alternative}" if alternative else ""

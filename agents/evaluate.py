@@ -7,10 +7,12 @@ observed order), `markov` (kill-chain transitions fitted on the training reports
 (greedy re-ranked by real order learned from TRAM's narrative order and the Attack Flow
 incidents: agents/sequence.py), and
 learned ones given as `NAME=GLOB` of `agents.train` run folders (one folder per training seed), e.g.
-`maskable_ppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v1-seed*`.
+`maskable_ppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v0-seed*`.
 
-Every agent plays the score-vector env (a learned single-guess policy ranks techniques by its
-action preferences). Per step: hit@k, NDCG@k, hit@1; per episode: campaign recall (share of the
+Every agent ranks the techniques (a learned single-guess policy by its action preferences): on a
+score-vector env the ranking is the forecast; on a single-guess env (…Guess…) the guess is the
+top unseen technique and the table scores hit@1. A learned agent may also be a plain SB3 zip
+(`NAME=ppo_tie.zip`, or `NAME=ppo:ppo_tie.zip` to name its algorithm), loaded without unpickling. Per step: hit@k, NDCG@k, hit@1; per episode: campaign recall (share of the
 campaign's reveals forecast in time) and steps to the first hit. Learned agents: mean ± 95% CI
 over training seeds; baselines: mean ± 95% CI over episodes.
 
@@ -47,9 +49,10 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 import tie_gym  # noqa: F401
+from agents.algorithms import ALGORITHMS
 from agents.baselines import Agent, FrequencyAgent, GreedyAgent, RandomAgent, TacticGreedyAgent
 from agents.corpus import DATA_FIX, data_folder_given, needs_corpus, require_corpus
-from agents.policy import PolicyAgent, load_run
+from agents.policy import PolicyAgent, load_learned
 from recommenders.errors import DataError
 from tie_gym.adversary import Adversary
 
@@ -66,15 +69,30 @@ SEED_RANGE_WIDTH = 100_000
 METRICS = ("hit@k", "ndcg@k", "hit@1", "campaign_recall", "steps_to_first_hit")
 BASELINES = ("random", "frequency", "greedy", "greedy_tactic", "markov", "sequence")
 """The baseline agents by name, in table order (the default --agents)."""
-DEFAULT_ENVS = ("TIE-Forecast-v1", "TIE-ForecastReplay-v1")
+DEFAULT_ENVS = ("TIE-Forecast-v0", "TIE-ForecastReplay-v0")
 """The default --env list: generated campaigns, then real held-out reports (needs the corpus)."""
 # two-sided 95% Student t quantiles for small seed counts (df = n - 1)
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
+def learned_paths(pattern: str) -> tuple[str | None, list[Path]]:
+    """The GLOB of `NAME=GLOB` (or `NAME=ALGO:GLOB`): `agents.train` run folders or plain SB3
+    zips, sorted, and the algorithm when it is named."""
+    algorithm, _, rest = pattern.partition(":")
+    if rest and algorithm in ALGORITHMS:
+        return algorithm, sorted(Path(p) for p in glob.glob(rest))
+    return None, sorted(Path(p) for p in glob.glob(pattern))
+
+
+def scored_k(env: gym.Env) -> int:
+    """The forecast length a step scores: k, or 1 on a single-guess env."""
+    base: Any = env.unwrapped
+    return 1 if base.task.action_mode == "guess" else int(base.k)
+
+
 def run_episodes(env: gym.Env, agent: Agent, episodes: int, seed: int) -> dict[str, list[float]]:
     """Per-step and per-episode measurements over seeded episodes."""
-    k = env.unwrapped.k
+    k = scored_k(env)
     out: dict[str, list[float]] = {m: [] for m in METRICS}
     for episode in range(episodes):
         observation, info = env.reset(seed=seed + episode)
@@ -109,7 +127,8 @@ def _mean_ci(values: list[float]) -> tuple[float, float]:
 
 
 def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Agent]]:
-    """Agent name → one agent per training seed (baselines have one)."""
+    """Agent name → one agent per training seed (baselines have one); on a single-guess env
+    every agent guesses its top unseen technique."""
     base = env.unwrapped
     adversary = base.adversary
     agents: dict[str, list[Agent]] = {}
@@ -132,16 +151,24 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
             agents[item] = [SequenceAgent(adversary.model, fit_order_evidence(adversary))]
         elif "=" in item:
             name, pattern = item.split("=", 1)
-            runs = sorted(Path(p) for p in glob.glob(pattern))
-            if not runs:
-                raise FileNotFoundError(
-                    f"{item}: no run folder matches {pattern!r}; train with `python -m agents.train`"
-                )
-            learned = [PolicyAgent(load_run(run, env), base.n_techniques) for run in runs]
-            agents[name] = learned
+            algorithm, paths = learned_paths(pattern)
+            if not paths:
+                raise FileNotFoundError(f"{item}: {NO_MATCH}")
+            agents[name] = [
+                PolicyAgent(load_learned(path, env, algorithm), base.n_techniques) for path in paths
+            ]
         else:
             raise ValueError(f"unknown agent {item!r}: use {', '.join(BASELINES)} or NAME=GLOB")
+    for members in agents.values():
+        for member in members:
+            member.action_mode = base.task.action_mode
     return agents
+
+
+NO_MATCH = (
+    "nothing matches; give agents.train run folders or SB3 zips (NAME=GLOB, or NAME=ALGO:PATH "
+    "when the zip's algorithm is not recognised), or train one with `python -m agents.train`"
+)
 
 
 DEFEND_METRICS = ("catch", "return", "catch_reveal", "detections")
@@ -165,7 +192,8 @@ def evaluate_defence(
     for item in agent_spec:
         if "=" in item:  # learned: one defender per training seed, CI over seeds
             name, pattern = item.split("=", 1)
-            members = [PolicyDefender(load_run(run, env), n) for run in sorted(glob.glob(pattern))]
+            algorithm, paths = learned_paths(pattern)
+            members = [PolicyDefender(load_learned(p, env, algorithm), n) for p in paths]
         else:
             name, members = item, [build_defender(item, env, seed)]
         results = [run_defence(env, member, episodes, seed) for member in members]
@@ -301,7 +329,9 @@ def learning_curves(pattern_items: list[str], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for item in pattern_items:
         name, pattern = item.split("=", 1)
-        for run in sorted(glob.glob(pattern)):
+        for run in learned_paths(pattern)[1]:
+            if run.is_file():  # a plain SB3 zip keeps no learning curve
+                continue
             if not (Path(run) / "evaluations.npz").is_file():
                 log.warning(
                     "%s: no evaluations.npz (trained for less than --eval-freq): no curve", run
@@ -385,9 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGENT",
         default=argparse.SUPPRESS,
         help=f"baselines by name ({', '.join(BASELINES)}; markov and sequence need TIE_DATA_DIR) and learned "
-        "agents as NAME=GLOB: NAME labels the row, GLOB matches `agents.train` run folders, one "
-        "per training seed, averaged with a 95%% CI over them; quote it so that the shell leaves "
-        "the * alone, e.g. 'mppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v1-seed*' "
+        "agents as NAME=GLOB: NAME labels the row, GLOB matches `agents.train` run folders or "
+        "SB3 zips (NAME=ALGO:PATH names a zip's algorithm), one per training seed, averaged "
+        "with a 95%% CI over them; quote it so that the shell leaves "
+        "the * alone, e.g. 'mppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v0-seed*' "
         f"(default: {' '.join(BASELINES)}); on TIE-Defend envs the defenders of "
         "agents/defenders.py (wait random popularity greedy sequence lookahead oracle, the default)",
     )
@@ -443,11 +474,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for item in args.agents:
         if item not in names and "=" not in item:
             parser.error(f"unknown agent {item!r}: use {', '.join(names)} or NAME=GLOB")
-        if "=" in item and not glob.glob(item.split("=", 1)[1]):
-            parser.error(
-                f"{item}: no run folder matches {item.split('=', 1)[1]!r}; "
-                "train one with `python -m agents.train`"
-            )
+        if "=" in item and not learned_paths(item.split("=", 1)[1])[1]:
+            parser.error(f"{item}: {NO_MATCH}")
     try:
         args.env_kwargs = json.loads(args.env_kwargs)
     except json.JSONDecodeError as exc:
@@ -473,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             log.error("python -m agents.evaluate: error: %s", exc)
             return 2
     k = next(
-        (e.k for e in (gym.make(i, **args.env_kwargs).unwrapped for i in envs) if hasattr(e, "k")),
+        (scored_k(e) for e in (gym.make(i, **args.env_kwargs) for i in envs) if not is_defend(e)),
         10,
     )
     out = Path(args.out)
@@ -486,9 +514,13 @@ def main(argv: list[str] | None = None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     plot(rows, out / "comparison.png", k)
-    learned = [a for a in agent_spec if "=" in a]
-    if learned:
-        learning_curves(learned, out / "learning_curves.png")
+    trained = [
+        a
+        for a in agent_spec
+        if "=" in a and any(p.is_dir() for p in learned_paths(a.split("=", 1)[1])[1])
+    ]
+    if trained:  # plain SB3 zips keep no learning curve
+        learning_curves(trained, out / "learning_curves.png")
     print(table)
     return 0
 

@@ -194,7 +194,106 @@ def load_run(run: str | Path, env: Any, device: str = "cpu") -> Any:
             env.observation_space, gym.spaces.Discrete(env.unwrapped.n_techniques)
         )
     model_path = run / "best_model.zip" if (run / "best_model.zip").exists() else run / "final.zip"
+    if not model_path.is_file():
+        raise DataError(
+            run,
+            "best_model.zip / final.zip",
+            "the run folder holds no model (a run that stopped before it saved one)",
+            "rerun `python -m agents.train` for it, or leave the folder out of the glob",
+        )
     return load_algorithm(algorithm, model_path, spaces_from, kwargs, policy, device)
+
+
+def load_learned(path: str | Path, env: Any, algorithm: str | None = None) -> Any:
+    """An `agents.train` run folder (`load_run`) or a plain SB3 zip (`load_sb3_zip`)."""
+    path = Path(path)
+    if path.is_dir():
+        return load_run(path, env)
+    return load_sb3_zip(path, algorithm)
+
+
+def load_sb3_zip(path: str | Path, algorithm: str | None = None, device: str = "cpu") -> Any:
+    """A user's own SB3 zip (`model.save(...)` on a tie_gym env), loaded without unpickling.
+
+    Everything is rebuilt from the zip's plain-JSON entries: the algorithm (from the policy's
+    module and the algorithm's own settings, unless given), the spaces (their type and shape),
+    the policy's net_arch and activation (torch classes named by string, looked up in
+    `agents.algorithms`' closed tables). The playing env checks the widths afterwards.
+    """
+    path = Path(path)
+    fix = "give the .zip that model.save() wrote, or an agents.train run folder"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise DataError(path, "data", f"not a stable-baselines3 zip ({exc})", fix) from exc
+    if not isinstance(data, dict):
+        raise DataError(path, "data", "not a JSON object", fix)
+    module = str((data.get("policy_class") or {}).get("__module__", ""))
+    algorithm = check_algorithm(algorithm or zip_algorithm(data, module, path), path, "algorithm")
+    policy = "ResidualPolicy" if module == "agents.residual" else "MlpPolicy"
+    spaces = _GuessSpaces(
+        _zip_space(data, "observation_space", path), _zip_space(data, "action_space", path)
+    )
+    kwargs = _zip_policy_kwargs(data.get("policy_kwargs") or {}, path)
+    return load_algorithm(algorithm, path, spaces, kwargs, policy, device)
+
+
+def zip_algorithm(data: dict[str, Any], module: str, path: Path) -> str:
+    """The algorithm that saved an SB3 zip, from its policy's module and its own settings."""
+    if module.startswith("sb3_contrib.common.maskable"):
+        return "maskable_ppo"
+    if module.startswith("stable_baselines3.dqn"):
+        return "dqn"
+    if module in ("stable_baselines3.common.policies", "agents.residual"):
+        # PPO (and MaskablePPO) keep a clip range; A2C has none
+        buffer = data.get("rollout_buffer_class")
+        masked = isinstance(buffer, dict) and "maskable" in str(buffer.get("__module__", ""))
+        return ("maskable_ppo" if masked else "ppo") if "clip_range" in data else "a2c"
+    raise DataError(
+        path,
+        "policy_class",
+        f"a policy from {module or 'an unknown module'}, which agents.evaluate cannot rebuild "
+        "without unpickling",
+        "play ppo, a2c, dqn or maskable_ppo zips; name the algorithm as NAME=ALGO:PATH "
+        "(e.g. mine=ppo:ppo_tie.zip) if it was not recognised",
+    )
+
+
+def _zip_space(data: dict[str, Any], key: str, path: Path) -> Any:
+    entry = data.get(key)
+    kind = str(entry.get(":type:", "")) if isinstance(entry, dict) else ""
+    try:
+        if "Discrete" in kind:
+            return Discrete(int(entry["n"]))  # type: ignore[index]
+        if "Box" in kind:
+            shape = tuple(int(v) for v in entry.get("_shape", entry.get("shape")))  # type: ignore[union-attr]
+            low = 0.0 if key == "observation_space" else -1.0
+            return Box(low, 1.0, shape=shape, dtype=np.float32)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(path, f"data.{key}", f"unreadable ({exc})", "re-save the model") from exc
+    raise DataError(
+        path,
+        f"data.{key}",
+        f"a {kind or 'missing'} space; tie_gym envs have Box observations and Discrete or Box "
+        "actions",
+        "play a policy trained on a tie_gym env",
+    )
+
+
+def _zip_policy_kwargs(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """policy_kwargs from the zip's JSON: classes appear as their repr ("<class 'torch.nn.
+    modules.activation.ReLU'>") and become classes through the closed tables, never an import."""
+    kwargs = {k: v for k, v in raw.items() if not k.startswith(":")}
+    for key in ("activation_fn", "optimizer_class"):
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = kwargs[key].rstrip("'>").rsplit(".", 1)[-1]
+    try:
+        return policy_kwargs_from_json(kwargs)
+    except ValueError as exc:
+        raise DataError(
+            path, "data.policy_kwargs", str(exc), "re-save with a torch.nn activation"
+        ) from exc
 
 
 def _difference(ours: list[str], theirs: list[str]) -> str:

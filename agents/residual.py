@@ -81,7 +81,7 @@ class _Residual:
             raise ValueError(
                 f"ResidualPolicy needs the recommender's scores in the observation "
                 f"(width {width}, got {observation_space.shape}); train on an env made with "
-                'features="recommender", e.g. TIE-ForecastGuessFeatures-v1'
+                'features="recommender", e.g. TIE-ForecastGuessFeatures-v0'
             )
         return n
 

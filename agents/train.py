@@ -1,9 +1,17 @@
 """`python -m agents.train`: train a stable-baselines3 defender on a TIE-Forecast environment.
 
 Writes `<out>/<algo>-<env>-seed<seed>/` with `best_model.zip` (from EvalCallback), `final.zip`,
-checkpoints, `evaluations.npz` (the learning curve), TensorBoard logs under `tb/` and
-`run.json` (config, plain-JSON hyperparameters, the env's technique vocabulary, FPS and the
-share of wall time spent inside the env).
+`evaluations.npz` (the learning curve), TensorBoard logs under `tb/`, `--checkpoints` evenly
+spaced checkpoints (none by default: a 20k-step run kept 30–80 MB of them) and `run.json`
+(config, plain-JSON hyperparameters, the env's technique vocabulary, the steps trained, FPS and
+the share of wall time spent inside the env).
+
+Run folders are whole or absent: a run is built in `.tmp-<name>` beside its folder and renamed
+at the end, so Ctrl-C (exit 130) or an error leaves nothing half-written, and an existing run
+folder is refused unless `--overwrite` (then replaced only when the new run has finished).
+Hyperparameters: `agents/hyperparams/<algo>.yml`, RL Zoo's layout, so `python -m rl_zoo3.train
+--conf-file` reads the same files; their `n_timesteps` and `n_envs` are the defaults of
+`--timesteps` and `--n-envs`.
 
 Evaluation log. After each evaluation this prints the *per-forecast* score over all evaluation
 episodes: hits ÷ forecasts (hit@1 on the single-guess envs, hit@k on the score-vector envs; NDCG
@@ -24,8 +32,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +55,7 @@ from agents.algorithms import (
     algorithm_class,
     load_hyperparams,
     policy_class,
+    run_settings,
 )
 from agents.corpus import needs_corpus, require_corpus
 from agents.evaluate import TRAIN_EVAL_SEED_OFFSET
@@ -61,16 +72,17 @@ class AgentTrainConfig:
 
     algo: str = "maskable_ppo"
     """ppo, a2c, dqn or maskable_ppo."""
-    env: str = "TIE-ForecastGuess-v1"
+    env: str = "TIE-ForecastGuess-v0"
     """An env id that tie_gym registers (no `module:` prefix): single-guess (Discrete) for every
     algorithm; ppo and a2c also train on score-vector envs (a Gaussian policy whose mean action is
     the score vector)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra env keyword arguments: the env's own keywords, JSON scalars."""
-    timesteps: int = 200_000
-    """Environment steps (forecasts), summed over the training envs."""
-    n_envs: int = 8
-    """Training envs stepped together, in one process."""
+    timesteps: int | None = None
+    """Environment steps, summed over the training envs (None: the hyperparameter file's
+    `n_timesteps`, else 200 000). On-policy algorithms train whole rollouts of n_steps × n_envs."""
+    n_envs: int | None = None
+    """Training envs stepped together, in one process (None: the file's `n_envs`, else 8)."""
     vec: str = "dummy"
     """How the training envs are stepped: "dummy" (SB3's DummyVecEnv of single envs seeded
     seed … seed + n_envs − 1: how every published run was trained), "native" (the env's native
@@ -81,7 +93,7 @@ class AgentTrainConfig:
     """Training envs take seed … seed + n_envs − 1 (dummy; native: one stream seeded with seed),
     the EvalCallback env seed + 10 000 (the seed ranges are listed in agents.evaluate)."""
     hyperparams: str = str(DEFAULT_HYPERPARAMS)
-    """YAML file in the RL Zoo layout (env id → algo → settings)."""
+    """A folder of `<algo>.yml` files, or one such file: RL Zoo's layout (env id → settings)."""
     overrides: dict[str, Any] = field(default_factory=dict)
     """Settings that replace the file's, e.g. {"learning_rate": 0.001, "policy_kwargs.net_arch": [512]}."""
     out: str = "runs/agents"
@@ -98,6 +110,22 @@ class AgentTrainConfig:
     """Show SB3's progress bar."""
     name: str = ""
     """Suffix of the run folder, e.g. a sweep label."""
+    overwrite: bool = False
+    """Replace an existing run folder of the same name (once the new run has finished)."""
+    checkpoints: int = 0
+    """Evenly spaced checkpoints to keep under checkpoints/ (best_model.zip and final.zip are
+    always kept)."""
+
+    def run_dir(self) -> Path:
+        """The run folder: `<out>/<algo>-<env>-seed<seed>[-<name>]`."""
+        suffix = f"-{self.name}" if self.name else ""
+        return Path(self.out) / f"{self.algo}-{self.env}-seed{self.seed}{suffix}"
+
+
+DEFAULT_TIMESTEPS, DEFAULT_N_ENVS = 200_000, 8
+"""What a run takes when neither the command line nor the hyperparameter file says."""
+ON_POLICY = ("ppo", "a2c", "maskable_ppo")
+"""Algorithms that train whole rollouts (n_steps × n_envs steps each)."""
 
 
 class EnvTimer(VecEnvWrapper):
@@ -146,6 +174,19 @@ class EvalHitRate(BaseCallback):
         per_forecast = float(rewards.sum() / max(lengths.sum(), 1.0))
         new_best = parent.best_mean_reward > self._best
         self._best = max(self._best, parent.best_mean_reward)
+        best = " → best_model.zip" if new_best else ""
+        if self.key == "eval/return_per_campaign":  # TIE-Defend: a campaign's return is the score
+            self.logger.record(self.key, float(rewards.mean()))
+            self.logger.dump(self.num_timesteps)
+            log.info(
+                "eval @ %d steps: mean return %.3f per campaign (%.1f reveals each, %d campaigns)%s",
+                self.num_timesteps,
+                rewards.mean(),
+                lengths.mean(),
+                len(rewards),
+                best,
+            )
+            return True
         # EvalCallback dumped its own values before calling us; ours go out at the same step
         self.logger.record(self.key, per_forecast)
         self.logger.dump(self.num_timesteps)
@@ -158,14 +199,17 @@ class EvalHitRate(BaseCallback):
             rewards.mean(),
             lengths.mean(),
             len(rewards),
-            " → best_model.zip" if new_best else "",
+            best,
         )
         return True
 
 
 def eval_label(env: gym.Env) -> tuple[str, str]:
-    """(log label, TensorBoard key) of an env's per-step reward: hit@1, hit@k or NDCG@k."""
-    task = getattr(env.unwrapped, "task", None)  # a forecast env's; Defend has none
+    """(log label, TensorBoard key) of an env's per-step reward: hit@1, hit@k or NDCG@k; on
+    TIE-Defend the return per campaign."""
+    if hasattr(env.unwrapped, "budget"):
+        return "return", "eval/return_per_campaign"
+    task = getattr(env.unwrapped, "task", None)
     reward = getattr(task, "reward", None)
     k = 1 if getattr(task, "action_mode", None) == "guess" else getattr(task, "k", None)
     if reward == "hit":
@@ -188,10 +232,46 @@ def plain_json(value: Any) -> Any:
     raise TypeError(f"hyperparameter value {value!r} has no plain JSON form")
 
 
+def resolved(config: AgentTrainConfig) -> AgentTrainConfig:
+    """`config` with its run length and env count filled in from the hyperparameter file."""
+    if config.timesteps is not None and config.n_envs is not None:
+        return config
+    settings = run_settings(config.hyperparams, config.env, config.algo)
+    return replace(
+        config,
+        timesteps=settings.get("n_timesteps", DEFAULT_TIMESTEPS)
+        if config.timesteps is None
+        else config.timesteps,
+        n_envs=settings.get("n_envs", DEFAULT_N_ENVS) if config.n_envs is None else config.n_envs,
+    )
+
+
+def steps_trained(config: AgentTrainConfig, params: dict[str, Any]) -> int:
+    """What `model.learn(config.timesteps)` trains: on-policy algorithms collect whole
+    rollouts of n_steps × n_envs steps, so the budget rounds up to one."""
+    assert config.timesteps is not None and config.n_envs is not None
+    if config.algo not in ON_POLICY:
+        return config.timesteps
+    rollout = int(params.get("n_steps", 2048)) * config.n_envs
+    return math.ceil(config.timesteps / rollout) * rollout
+
+
 def train(config: AgentTrainConfig) -> Path:
     """Train one agent; returns its run folder."""
     if config.algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {ALGORITHMS}, got {config.algo!r}")
+    config = resolved(config)
+    assert config.timesteps is not None and config.n_envs is not None
+    if config.run_dir().exists() and not config.overwrite:
+        raise DataError(
+            config.run_dir(),
+            None,
+            "a run folder of this algorithm, env and seed exists (its models, curves and "
+            "run.json would mix with the new run's)",
+            "pass --overwrite to replace it, or choose another --seed, --name or --out",
+        )
+    if config.checkpoints < 0:
+        raise ValueError(f"checkpoints must be ≥ 0, got {config.checkpoints}")
     if config.vec not in ("auto", "native", "dummy"):
         raise ValueError(f'vec must be "auto", "native" or "dummy", got {config.vec!r}')
     # what load_run accepts from run.json, refused here before a run is spent on it
@@ -211,7 +291,7 @@ def train(config: AgentTrainConfig) -> Path:
             "algo",
             f"{config.algo} needs a single-guess env (Discrete actions), and {config.env} takes "
             "a score vector",
-            "train on the env's Guess variant (e.g. TIE-ForecastGuess-v1), or use --algo ppo or a2c",
+            "train on the env's Guess variant (e.g. TIE-ForecastGuess-v0), or use --algo ppo or a2c",
         )
     if needs_corpus(probe):  # before any env steps: a replay env reads the corpus on reset
         require_corpus(probe.unwrapped.adversary, config.env)
@@ -256,14 +336,43 @@ def backend(config: AgentTrainConfig) -> str:
 
 
 def _train(config: AgentTrainConfig, probe: Any) -> Path:
-    """`train` once its checks passed, inside its thread limits; `probe` is an env as trained."""
-    out = (
-        Path(config.out)
-        / f"{config.algo}-{config.env}-seed{config.seed}{'-' + config.name if config.name else ''}"
-    )
-    out.mkdir(parents=True, exist_ok=True)
+    """`train` once its checks passed, inside its thread limits; `probe` is an env as trained.
+    Builds the run in `.tmp-<name>` and renames it at the end; anything that stops it first
+    (Ctrl-C included) removes the unfinished folder."""
+    final = config.run_dir()
+    building = final.with_name(f".tmp-{final.name}")
+    shutil.rmtree(building, ignore_errors=True)  # left by a killed run
+    building.mkdir(parents=True)
+    try:
+        _learn(config, probe, building)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    if final.exists():  # --overwrite: the old run goes only now that the new one is whole
+        shutil.rmtree(final)
+    building.rename(final)
+    log.info("run folder: %s", final)
+    return final
+
+
+def _learn(config: AgentTrainConfig, probe: Any, out: Path) -> None:
+    """Train into `out` and write its run.json."""
+    assert config.timesteps is not None and config.n_envs is not None
     params = load_hyperparams(config.hyperparams, config.env, config.algo, config.overrides)
     policy = params.pop("policy")
+    trained = steps_trained(config, params)
+    log.info(
+        "training %s on %s for %d steps (%d envs)%s",
+        config.algo,
+        config.env,
+        trained,
+        config.n_envs,
+        ""
+        if trained == config.timesteps
+        else f": --timesteps {config.timesteps} rounded up to whole rollouts of n_steps × "
+        f"n_envs = {params.get('n_steps', 2048)} × {config.n_envs} (lower them with "
+        "--set n_steps=… or --n-envs for shorter runs)",
+    )
     if config.timesteps < config.eval_freq:
         log.warning(
             "--timesteps %d < --eval-freq %d: no evaluation runs, so no best_model.zip, "
@@ -296,12 +405,15 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
             deterministic=True,
             verbose=0,  # its "Success rate" is the last step's hit only (module docstring)
         ),
-        CheckpointCallback(
-            save_freq=max(config.timesteps // 4 // config.n_envs, 1),
-            save_path=str(out / "checkpoints"),
-            name_prefix=config.algo,
-        ),
     ]
+    if config.checkpoints:
+        callbacks.append(
+            CheckpointCallback(
+                save_freq=max(config.timesteps // config.checkpoints // config.n_envs, 1),
+                save_path=str(out / "checkpoints"),
+                name_prefix=config.algo,
+            )
+        )
     model = algorithm_class(config.algo)(
         policy_class(config.algo, policy),
         venv,
@@ -323,8 +435,9 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
         "policy_kwargs_json": plain_json(params["policy_kwargs"]),
         # the columns of the policy's observation and action: load_run refuses another vocabulary
         "technique_ids": list(probe.unwrapped.adversary.vocabulary),
+        "timesteps_trained": int(model.num_timesteps),
         "train_seconds": round(seconds, 2),
-        "fps": round(config.timesteps / seconds, 1),
+        "fps": round(model.num_timesteps / seconds, 1),
         "env_seconds": round(venv.seconds, 2),
         "env_share": round(venv.seconds / seconds, 3),
         "torch_threads": config.threads,
@@ -332,14 +445,12 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
     }
     (out / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     log.info(
-        "%s: %.0f s, %.0f FPS, %.0f%% of the time in the env → %s",
-        out.name,
+        "%d steps in %.0f s, %.0f FPS, %.0f%% of the time in the env",
+        model.num_timesteps,
         seconds,
         record["fps"],
         100 * record["env_share"],
-        out,
     )
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -362,8 +473,19 @@ def build_parser() -> argparse.ArgumentParser:
         "replay ids need TIE_DATA_DIR",
     )
     add("--env-kwargs", default="{}", help="env keywords as JSON, e.g. '{\"temperature\": 3}'")
-    add("--timesteps", type=int, default=defaults.timesteps, help="env steps, all envs together")
-    add("--n-envs", type=int, default=defaults.n_envs, help="training envs stepped together")
+    add(
+        "--timesteps",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="env steps, all envs together (default: the hyperparameter file's n_timesteps); "
+        "PPO/A2C round up to whole rollouts of n_steps × n_envs",
+    )
+    add(
+        "--n-envs",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="training envs stepped together (default: the hyperparameter file's n_envs)",
+    )
     add(
         "--vec",
         default=defaults.vec,
@@ -382,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--hyperparams",
         default=defaults.hyperparams,
-        help="YAML in the RL Zoo layout (env id → algo → settings; `default` when the id is absent)",
+        help="a folder of <algo>.yml files or one such file, RL Zoo's layout (env id → settings; "
+        "`default` when the id is absent): rl_zoo3 reads the same files",
     )
     add(
         "--set",
@@ -393,6 +516,17 @@ def build_parser() -> argparse.ArgumentParser:
         "policy_kwargs.net_arch=[512]",
     )
     add("--name", default=defaults.name, help="suffix for the run folder (e.g. a sweep label)")
+    add(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run folder of the same algorithm, env, seed and name",
+    )
+    add(
+        "--checkpoints",
+        type=int,
+        default=defaults.checkpoints,
+        help="evenly spaced checkpoints to keep (best_model.zip and final.zip always are)",
+    )
     add("--out", default=defaults.out, help="parent folder of the run folder")
     add(
         "--eval-freq",
@@ -424,13 +558,15 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
         algo=args.algo,
         env=args.env,
         env_kwargs=env_kwargs,
-        timesteps=args.timesteps,
-        n_envs=args.n_envs,
+        timesteps=getattr(args, "timesteps", None),
+        n_envs=getattr(args, "n_envs", None),
         vec=args.vec,
         seed=args.seed,
         hyperparams=args.hyperparams,
         overrides=_parse_overrides(args.set),
         name=args.name,
+        overwrite=args.overwrite,
+        checkpoints=args.checkpoints,
         out=args.out,
         eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes,
@@ -457,6 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         log.error("python -m agents.train: error: %s", exc)
         return 2
+    except KeyboardInterrupt:
+        log.error(
+            "python -m agents.train: interrupted; nothing was kept (the run folder is written only when a run finishes)"
+        )
+        return 130
     return 0
 
 

@@ -26,20 +26,20 @@ from benchmarks.timing import RESULTS
 SUITES = {
     # plain MLP policies on the seen-set observation
     "mlp": [
-        ("maskable_ppo", "TIE-ForecastGuess-v1"),
-        ("ppo", "TIE-ForecastGuess-v1"),
-        ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v1"),
-        ("ppo", "TIE-ForecastReplayTrainGuess-v1"),
+        ("maskable_ppo", "TIE-ForecastGuess-v0"),
+        ("ppo", "TIE-ForecastGuess-v0"),
+        ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v0"),
+        ("ppo", "TIE-ForecastReplayTrainGuess-v0"),
     ],
     # residual policies over TIE's forecast (agents/residual.py)
     "residual": [
-        ("maskable_ppo", "TIE-ForecastGuessFeatures-v1"),
-        ("maskable_ppo", "TIE-ForecastReplayTrainGuessFeatures-v1"),
+        ("maskable_ppo", "TIE-ForecastGuessFeatures-v0"),
+        ("maskable_ppo", "TIE-ForecastReplayTrainGuessFeatures-v0"),
     ],
 }
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.agents",
         description=__doc__.splitlines()[0],
@@ -69,7 +69,11 @@ def main() -> None:
     parser.add_argument(
         "--time-limit", type=int, default=0, help="seconds per training process (0: none)"
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",

@@ -1,8 +1,8 @@
 """A parallel hyperparameter probe for the learned defenders (one seed per setting).
 
 Run: python -m benchmarks.agents_sweep [--suite mlp|residual] [--timesteps 400000] [--jobs 14]
-Trains each setting of a suite on its single-guess env (MLP policies on TIE-ForecastGuess-v1,
-residual policies on TIE-ForecastGuessFeatures-v1), then scores it on TIE-Forecast-v1 (hit@10 via
+Trains each setting of a suite on its single-guess env (MLP policies on TIE-ForecastGuess-v0,
+residual policies on TIE-ForecastGuessFeatures-v0), then scores it on TIE-Forecast-v0 (hit@10 via
 the policy's preference ranking, and hit@1). Writes benchmarks/results/agents_sweep_<suite>.md.
 
 Settings are chosen on selection episodes (seeds from agents.evaluate.SELECTION_SEED), never on
@@ -25,8 +25,8 @@ from agents.evaluate import EVALUATION_SEED, SEED_RANGE_WIDTH, SELECTION_SEED, r
 from agents.policy import PolicyAgent, load_run
 from benchmarks.timing import write_table
 
-MLP_ENV, RESIDUAL_ENV = "TIE-ForecastGuess-v1", "TIE-ForecastGuessFeatures-v1"
-# suite → setting → (algorithm, training env, --set overrides of agents/hyperparams.yml)
+MLP_ENV, RESIDUAL_ENV = "TIE-ForecastGuess-v0", "TIE-ForecastGuessFeatures-v0"
+# suite → setting → (algorithm, training env, --set overrides of agents/hyperparams/)
 SUITES: dict[str, dict[str, tuple[str, str, list[str]]]] = {
     "mlp": {
         "base": ("maskable_ppo", MLP_ENV, []),
@@ -55,7 +55,7 @@ SUITES: dict[str, dict[str, tuple[str, str, list[str]]]] = {
         ),
         "dqn-lr1e-3": ("dqn", MLP_ENV, ["learning_rate=0.001"]),
     },
-    # the residual policy's learning rate (agents/hyperparams.yml keeps the winner)
+    # the residual policy's learning rate (agents/hyperparams/ keeps the winner)
     "residual": {
         "residual-lr1e-4": ("maskable_ppo", RESIDUAL_ENV, ["learning_rate=0.0001"]),
         "residual-lr3e-4": ("maskable_ppo", RESIDUAL_ENV, ["learning_rate=0.0003"]),
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> None:
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(launch, settings.items()))
-    plain = gym.make("TIE-Forecast-v1")
-    featured = gym.make("TIE-Forecast-v1", features="recommender")
+    plain = gym.make("TIE-Forecast-v0")
+    featured = gym.make("TIE-Forecast-v0", features="recommender")
     rows = []
     for name, (algo, env_id, overrides) in settings.items():
         path = f"{args.runs}/{algo}-{env_id}-seed0-{name}"
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         ["setting", "overrides", "hit@10", "hit@1", "algo"],
         rows,
         [
-            f"Trained on each setting's guess env, scored on TIE-Forecast-v1 over {args.episodes} "
+            f"Trained on each setting's guess env, scored on TIE-Forecast-v0 over {args.episodes} "
             f"selection episodes (seeds from {args.seed:,})."
         ],
     )

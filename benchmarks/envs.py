@@ -71,10 +71,10 @@ def main() -> None:
     ]
     record = {"cartpole": cartpole}
     for env_id, target in [
-        ("TIE-Forecast-v1", 0.5),
-        ("TIE-ForecastGuess-v1", 0.5),
-        ("TIE-ForecastHard-v1", 0.5),
-        ("TIE-Defend-v1", 0.5),
+        ("TIE-Forecast-v0", 0.5),
+        ("TIE-ForecastGuess-v0", 0.5),
+        ("TIE-ForecastHard-v0", 0.5),
+        ("TIE-Defend-v0", 0.5),
         ("TIE-DefendEvasive-v0", 0.5),
     ]:
         rate = single_rate(env_id, seconds)
@@ -89,9 +89,9 @@ def main() -> None:
             ]
         )
     for env_id in (
-        "TIE-Forecast-v1",
-        "TIE-ForecastGuess-v1",
-        "TIE-Defend-v1",
+        "TIE-Forecast-v0",
+        "TIE-ForecastGuess-v0",
+        "TIE-Defend-v0",
         "TIE-DefendEvasive-v0",
     ):
         for num_envs in (16, 256, 1024):

@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, copies = without_flow_copies(root, Path(tmp) / "data", flows, narratives)
         run_dir = train_without_flows(data, Path(tmp) / "runs")
-        env = gym.make("TIE-Forecast-v1", model=str(run_dir), data_dir=str(data), k=K)
+        env = gym.make("TIE-Forecast-v0", model=str(run_dir), data_dir=str(data), k=K)
         adversary = env.unwrapped.adversary
         vocabulary = adversary.vocabulary
         column = {t: i for i, t in enumerate(vocabulary)}
@@ -402,7 +402,7 @@ def held_out_reports(
     from agents.evaluate import EVALUATION_SEED, run_episodes
 
     env = gym.make(
-        "TIE-ForecastReplay-v1", model=str(run_dir), data_dir=str(root), order="random", k=K
+        "TIE-ForecastReplay-v0", model=str(run_dir), data_dir=str(root), order="random", k=K
     )
     weights = max(set(chosen.values()), key=list(chosen.values()).count)
     hit = {}

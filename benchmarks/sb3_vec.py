@@ -1,7 +1,7 @@
 """SB3 training speed: the native vector env through `agents.vec_env.NativeVecEnv` against SB3's
 DummyVecEnv of single envs, same env, algorithm, hyperparameters and machine, in one run.
 
-MaskablePPO with the project's hyperparameters for TIE-ForecastGuess-v1 (agents/hyperparams.yml,
+MaskablePPO with the project's hyperparameters for TIE-ForecastGuess-v0 (agents/hyperparams/,
 n_steps aside), one torch thread. The rollout size is the same in every row (n_steps × N =
 1,024) so that each does the same update work per step. DummyVecEnv at the same N as the native
 env separates what the native env adds from what batching the policy's forward pass adds.
@@ -25,7 +25,7 @@ from agents.algorithms import DEFAULT_HYPERPARAMS, load_hyperparams
 from agents.vec_env import make_native_vec_env
 from benchmarks.timing import write_table
 
-ENV = "TIE-ForecastGuess-v1"
+ENV = "TIE-ForecastGuess-v0"
 
 
 def measure(venv: Any, n_steps: int, timesteps: int) -> tuple[float, float, float]:

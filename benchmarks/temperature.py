@@ -27,7 +27,7 @@ BANDS = ((1, 1), (2, 5), (6, 10), (11, 100))
 
 def greedy_hits(env_kwargs: dict, episodes: int) -> tuple[float, list[float]]:
     """Greedy hit@10 overall and per band of forecast indices."""
-    env = gym.make("TIE-Forecast-v1", **env_kwargs)
+    env = gym.make("TIE-Forecast-v0", **env_kwargs)
     agent = GreedyAgent(env.unwrapped.adversary.model)
     by_index: list[tuple[int, float]] = []
     for episode in range(episodes):

@@ -1,7 +1,7 @@
 """Random, frequency and recommender-greedy defenders: mean hit@10, on generated or replayed
-real campaigns (`--env TIE-ForecastReplay-v1`, needs TIE_DATA_DIR).
+real campaigns (`--env TIE-ForecastReplay-v0`, needs TIE_DATA_DIR).
 
-Run: python examples/compare_baselines.py [--episodes 300] [--env TIE-Forecast-v1]
+Run: python examples/compare_baselines.py [--episodes 300] [--env TIE-Forecast-v0]
 """
 
 import argparse
@@ -16,7 +16,7 @@ from agents.evaluate import run_episodes
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--env", default="TIE-Forecast-v1")
+    parser.add_argument("--env", default="TIE-Forecast-v0")
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -8,7 +8,7 @@ import gymnasium as gym
 import tie_gym  # noqa: F401  (registers the environments)
 from agents.baselines import GreedyAgent
 
-env = gym.make("TIE-Forecast-v1", render_mode="ansi")
+env = gym.make("TIE-Forecast-v0", render_mode="ansi")
 agent = GreedyAgent(
     env.unwrapped.adversary.model
 )  # fold-in of the seen techniques, top-10 forecast

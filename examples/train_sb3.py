@@ -1,14 +1,14 @@
 """Train a residual MaskablePPO defender for about a minute and compare it with greedy and frequency.
 
 The residual policy (agents/residual.py) scores technique j as scale · z_j + MLP(obs)_j, where z
-are the recommender's standardised fold-in scores, which the `…Features-v1` envs put in the
+are the recommender's standardised fold-in scores, which the `…Features-v0` envs put in the
 observation. Untrained, it ranks exactly as greedy (TIE's forecast); PPO then learns a correction
 from hit rewards. A plain MLP policy would have to learn the 580-way ranking from nothing and,
 at budgets like this one, stays below even frequency (README, "Defenders").
 
 Run: python examples/train_sb3.py [--timesteps 30000] [--episodes 200]
 The full CLI (checkpoints, best model, learning curve, run.json):
-    python -m agents.train --env TIE-ForecastGuessFeatures-v1 --timesteps 200000
+    python -m agents.train --env TIE-ForecastGuessFeatures-v0 --timesteps 200000
 """
 
 import argparse
@@ -28,8 +28,8 @@ from agents.baselines import Agent, FrequencyAgent, GreedyAgent
 from agents.evaluate import EVALUATION_SEED, run_episodes
 from agents.policy import PolicyAgent
 
-TRAIN_ENV = "TIE-ForecastGuessFeatures-v1"  # one guess per step, reward 1 for a hit
-EVAL_ENV = "TIE-Forecast-v1"  # a top-10 forecast per step: every agent ranks all techniques
+TRAIN_ENV = "TIE-ForecastGuessFeatures-v0"  # one guess per step, reward 1 for a hit
+EVAL_ENV = "TIE-Forecast-v0"  # a top-10 forecast per step: every agent ranks all techniques
 
 
 def hit_rate(env: gym.Env, agent: Agent, episodes: int) -> tuple[float, float, int]:
@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # a small MLP on a batch of 8 observations: more threads only wait
 
-    # the settings selected for this env in agents/hyperparams.yml: ResidualPolicy, gamma 0 (a
+    # the settings selected for this env in agents/hyperparams/maskable_ppo.yml: ResidualPolicy, gamma 0 (a
     # forecast's reward depends on that forecast only), learning rate 1e-4
     params = load_hyperparams(DEFAULT_HYPERPARAMS, TRAIN_ENV, "maskable_ppo")
     policy = policy_class("maskable_ppo", params.pop("policy"))
@@ -91,8 +91,8 @@ def main() -> None:
         "    cost: expect a few points below greedy and far above frequency (README, 200k steps:\n"
         "    0.365 vs greedy's 0.406); a plain MLP policy starts at random (0.014) instead.\n"
         "  - Only real reports leave a correction room to pay: train on\n"
-        "    TIE-ForecastReplayTrainGuessFeatures-v1 (the reports the model trained on) and\n"
-        "    evaluate on TIE-ForecastReplay-v1 (its held-out reports); both need TIE_DATA_DIR.\n"
+        "    TIE-ForecastReplayTrainGuessFeatures-v0 (the reports the model trained on) and\n"
+        "    evaluate on TIE-ForecastReplay-v0 (its held-out reports); both need TIE_DATA_DIR.\n"
         "    Compare with greedy_tactic there: the replay's kill-chain order is imposed, and\n"
         "    that rule alone matches what the residual agent learns (README)."
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,11 @@ from recommenders.errors import DataError
 from recommenders.jsonio import read_json
 
 log = logging.getLogger(__name__)
+
+
+class FlowWarning(UserWarning):
+    """A flow was read with part of it left out (a loop, a technique_id that is not text): the
+    rest is usable, but a script should see what was dropped, so it is a warning, not a log line."""
 
 FLOW_SUFFIXES = (".afb", ".json")
 FIX = "export the flow again from the Attack Flow Builder (.afb) or as an Attack Flow STIX bundle"
@@ -356,6 +362,13 @@ def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
         technique, why = _map_technique(drawn, catalog)
         if why is not None:
             dropped[drawn if isinstance(drawn, str) else repr(drawn)] = why
+            if drawn is not None and not isinstance(drawn, str):
+                warnings.warn(
+                    f"{path}: action {key!r} has technique_id {drawn!r}, not a string: kept as a "
+                    "tactic-only step; write the ID as text (e.g. \"T1059.001\")",
+                    FlowWarning,
+                    stacklevel=2,
+                )
         elif technique is not None and technique != drawn.upper():  # type: ignore[union-attr]
             mapped[drawn] = technique
         actions.append(
@@ -382,7 +395,14 @@ def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
     successors, loops = _drop_loops(successors)
     loops = self_loops + loops
     if loops:
-        log.info("%s: %d edges that loop back to an earlier action ignored", path.name, len(loops))
+        pairs = ", ".join(f"{actions[a].key} → {actions[b].key}" for a, b in loops[:3])
+        warnings.warn(
+            f"{path}: {len(loops)} edge(s) loop back to an earlier action and were ignored "
+            f"({pairs}{', …' if len(loops) > 3 else ''}); a flow is a DAG: remove the edge, or "
+            "draw the repeat as a new action",
+            FlowWarning,
+            stacklevel=2,
+        )
     if graph.loose:
         log.info("%s: %d lines not attached at both ends ignored", path.name, len(graph.loose))
     loops_by_key = tuple((actions[a].key, actions[b].key) for a, b in loops)

@@ -71,12 +71,30 @@ def attack_catalog(manifest: ModelManifest, data_dir: str | None = None) -> Tech
         return None
 
 
-def _why_unusable(technique: str, catalog: TechniqueCatalog | None, vocabulary: set[str]) -> str:
+def model_release(manifest: ModelManifest) -> str:
+    """The ATT&CK release a model was trained on, as a user reads it ("ATT&CK v15.0")."""
+    data = manifest.data
+    version = data and (
+        data.attack_version or "".join(re.findall(r"-(\d+\.\d+)\.json", data.attack_file))
+    )
+    return f"ATT&CK v{version}" if version else "its ATT&CK release"
+
+
+def _why_unusable(
+    technique: str, catalog: TechniqueCatalog | None, vocabulary: set[str], release: str
+) -> str:
     """Why a well-formed ID is not in the model's vocabulary, with its successor if revoked."""
-    entry = catalog.techniques.get(technique) if catalog else None
-    if catalog is None or entry is None:
-        known = f"; ATT&CK {catalog.source} does not list it either" if catalog else ""
-        return f"not in the model's vocabulary{known}"
+    if catalog is None:
+        return (
+            f"not in the model's vocabulary ({release}): revoked or deprecated there, or from a "
+            "newer ATT&CK release; with the data folder (TIE_DATA_DIR) the reason is named"
+        )
+    entry = catalog.techniques.get(technique)
+    if entry is None:
+        return (
+            f"not in the model's vocabulary: unknown to {release}, the release the model was "
+            "trained on, so it may come from a newer ATT&CK release (or be a typo)"
+        )
     if entry.status == "deprecated":
         return f"deprecated in ATT&CK {catalog.source}, with no replacement"
     if entry.status == "revoked":
@@ -140,7 +158,7 @@ def observed_techniques(
             unknown.append(technique)
     catalog = attack_catalog(manifest, data_dir) if unknown else None
     for technique in unknown:
-        ignored[technique] = _why_unusable(technique, catalog, vocabulary)
+        ignored[technique] = _why_unusable(technique, catalog, vocabulary, model_release(manifest))
     if not usable:
         reasons = "; ".join(f"{t!r}: {why}" for t, why in ignored.items()) or "the list is empty"
         attack = manifest.data.attack_file if manifest.data else "?"
@@ -196,6 +214,11 @@ def read_text(path: str) -> str:
     data is refused (`recommenders.text.mapper.as_text`)."""
     from recommenders.text.mapper import as_text
 
+    if path != "-" and not Path(path).is_file():
+        raise ValueError(
+            f"--text {path[:60]!r}: no such file; give a text file, or '-' to read the text from "
+            "standard input (echo 'what you saw' | python -m recommenders.forecast --text -)"
+        )
     raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     text = as_text(raw, "<stdin>" if path == "-" else path)
     if not text.strip():
@@ -203,12 +226,14 @@ def read_text(path: str) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recommenders.forecast", description=__doc__.splitlines()[0]
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text", help="incident text file ('-' for stdin)")
+    source.add_argument(
+        "--text", help="incident text file, or '-' to read the text from standard input"
+    )
     source.add_argument("--techniques", help="comma-separated technique IDs already observed")
     parser.add_argument(
         "--model",
@@ -225,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=10, help="how many next techniques (default 10)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--navigator", help="write an ATT&CK Navigator layer to this file")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     text_dir: Path | None = None
     try:

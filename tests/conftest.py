@@ -259,10 +259,15 @@ def block_matrix() -> sp.csr_matrix:
     return make_block_matrix()
 
 
-@pytest.fixture
-def real_data_dir() -> Path:
-    """The real data (TIE_DATA_DIR); tests that need it skip when it is not set."""
+def require_real_data() -> Path:
+    """The real data (TIE_DATA_DIR); the calling test skips when it is not set."""
     value = os.environ.get("TIE_DATA_DIR")
     if not value or not (Path(value) / "tie").is_dir():
         pytest.skip("TIE_DATA_DIR not set to the real data folder")
     return Path(value).resolve()  # the Makefile's default is relative: links made from it break
+
+
+@pytest.fixture
+def real_data_dir() -> Path:
+    """The real data (TIE_DATA_DIR); tests that need it skip when it is not set."""
+    return require_real_data()

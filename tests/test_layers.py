@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = {"recommenders": 0, "tie_gym": 1, "agents": 2}
 MODULE_STRING = re.compile(r"(?:recommenders|tie_gym|agents)(?:\.\w+)*(?=(?::[\w.-]+)?$)")
-"""A module path written as a string: "tie_gym.vector", "pkg.mod:Class", "tie_gym:TIE-Forecast-v1"
+"""A module path written as a string: "tie_gym.vector", "pkg.mod:Class", "tie_gym:TIE-Forecast-v0"
 (gym.make imports the part before the colon). Names built at run time are not seen."""
 
 
@@ -100,7 +100,7 @@ def test_the_cycle_check_sees_three_modules_and_string_imports(tmp_path):
     assert _cycles({"a": {"b"}, "b": set()}) == []
     strings = (
         "x = import_module('tie_gym.vector')\ny = 'agents.policy:Policy'\nz = 'tie_gym is'\n"
-        "e = 'tie_gym:TIE-Forecast-v1'\nfrom .vector import X\nfrom .. import agents"
+        "e = 'tie_gym:TIE-Forecast-v0'\nfrom .vector import X\nfrom .. import agents"
     )
     path = tmp_path / "probe.py"
     path.write_text(strings, encoding="utf-8")
@@ -115,7 +115,7 @@ def test_the_default_env_imports_no_torch(tmp_path):
     import sys
 
     program = (
-        "import sys, numpy as np, gymnasium as gym, tie_gym; e = gym.make('TIE-Forecast-v1');"
+        "import sys, numpy as np, gymnasium as gym, tie_gym; e = gym.make('TIE-Forecast-v0');"
         "e.reset(seed=0); e.step(np.zeros(e.unwrapped.n_techniques, np.float32));"
         "print(sorted(m for m in ('torch', 'sklearn', 'implicit') if m in sys.modules))"
     )

@@ -1,7 +1,7 @@
 """The built wheel, not the source tree: what `pip install .` gives a user must run.
 
 The editable install used for development finds every file in the checkout, so a file left out
-of the wheel (agents/hyperparams.yml was) only shows here: build the wheel, unpack it into a
+of the wheel (agents/hyperparams.yml was once) only shows here: build the wheel, unpack it into a
 fresh folder, and run commands from outside the source tree with that folder first on the path.
 """
 
@@ -29,7 +29,7 @@ def installed(tmp_path_factory):
             ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    build = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -38,14 +38,16 @@ def installed(tmp_path_factory):
             str(source),
             "--no-deps",
             "--no-build-isolation",
-            "-q",
+            "-v",
             "-w",
             str(out),
         ],
         check=True,
         capture_output=True,
+        text=True,
     )
     (wheel,) = out.glob("tie_gym-*.whl")
+    (out / "build.log").write_text(build.stdout + build.stderr)
     target = out / "site"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(target)
@@ -60,9 +62,16 @@ def _run(installed, tmp_path, *args):
     )
 
 
+def test_the_build_declares_every_folder_it_ships(installed):
+    log = (installed.parent / "build.log").read_text()
+    assert "copying recommenders/default_model/model.json" in log  # the log is the build's
+    assert "absent from the `packages` configuration" not in log
+
+
 def test_the_wheel_carries_its_data_files(installed):
     for relative in (
-        "agents/hyperparams.yml",
+        "agents/hyperparams/maskable_ppo.yml",
+        "agents/hyperparams/ppo.yml",
         "recommenders/default_model/model.json",
         "recommenders/default_model/weights.safetensors",
     ):
@@ -75,7 +84,7 @@ def test_the_installed_package_trains_an_agent_and_plays(installed, tmp_path):
         tmp_path,
         "-c",
         "import agents, tie_gym, gymnasium as gym; print(agents.__file__);"
-        "env = gym.make('TIE-Forecast-v1'); env.reset(seed=0); print(env.unwrapped.n_techniques)",
+        "env = gym.make('TIE-Forecast-v0'); env.reset(seed=0); print(env.unwrapped.n_techniques)",
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.splitlines()[0].startswith(str(installed))  # not the source tree
@@ -87,7 +96,7 @@ def test_the_installed_package_trains_an_agent_and_plays(installed, tmp_path):
         "--algo",
         "ppo",
         "--env",
-        "TIE-ForecastGuess-v1",
+        "TIE-ForecastGuess-v0",
         "--timesteps",
         "64",
         "--eval-freq",

@@ -1,7 +1,7 @@
 """Gymnasium environments in which a trained technique recommender plays the adversary.
 
 Importing the package registers the environments (Gymnasium 1.x has no plugin entry points);
-`gym.make("tie_gym:TIE-Forecast-v1")` imports it for you.
+`gym.make("tie_gym:TIE-Forecast-v0")` imports it for you.
 """
 
 from gymnasium.envs.registration import register, registry
@@ -10,24 +10,24 @@ _MAX_STEPS = 100
 
 # id → keyword arguments (presets are registration kwargs, not subclasses).
 PRESETS: dict[str, dict[str, object]] = {
-    "TIE-Forecast-v1": {},
-    "TIE-ForecastGuess-v1": {"action_mode": "guess"},
-    "TIE-ForecastReplay-v1": {"campaign": "replay", "order": "killchain"},
-    "TIE-ForecastReplayGuess-v1": {
+    "TIE-Forecast-v0": {},
+    "TIE-ForecastGuess-v0": {"action_mode": "guess"},
+    "TIE-ForecastReplay-v0": {"campaign": "replay", "order": "killchain"},
+    "TIE-ForecastReplayGuess-v0": {
         "campaign": "replay",
         "order": "killchain",
         "action_mode": "guess",
     },
     # Training twin of the replay ids: the reports the model trained on, never its test reports.
-    "TIE-ForecastReplayTrainGuess-v1": {
+    "TIE-ForecastReplayTrainGuess-v0": {
         "campaign": "replay",
         "order": "killchain",
         "action_mode": "guess",
         "split": "train",
     },
     # The single-guess env with TIE's forecast (the model's fold-in scores) in the observation.
-    "TIE-ForecastGuessFeatures-v1": {"action_mode": "guess", "features": "recommender"},
-    "TIE-ForecastReplayTrainGuessFeatures-v1": {
+    "TIE-ForecastGuessFeatures-v0": {"action_mode": "guess", "features": "recommender"},
+    "TIE-ForecastReplayTrainGuessFeatures-v0": {
         "campaign": "replay",
         "order": "killchain",
         "action_mode": "guess",
@@ -36,7 +36,7 @@ PRESETS: dict[str, dict[str, object]] = {
     },
     # Harder: a budget of k=3 scored by NDCG, kill-chain reveal order, a less predictable adversary
     # (1.4 × the default temperature).
-    "TIE-ForecastHard-v1": {"k": 3, "order": "killchain", "temperature": 2.3, "reward": "ndcg"},
+    "TIE-ForecastHard-v0": {"k": 3, "order": "killchain", "temperature": 2.3, "reward": "ndcg"},
     # Real order: Attack Flow incidents replayed in a seeded topological order of their DAG
     # (needs TIE_DATA_DIR or flows=); info carries the frontier (what may come next).
     "TIE-ForecastFlow-v0": {"campaign": "flow"},
@@ -45,8 +45,8 @@ PRESETS: dict[str, dict[str, object]] = {
 
 # Sequential defence with a detection budget and delayed reward (native vector twin: vector.py).
 DEFEND_PRESETS: dict[str, dict[str, object]] = {
-    "TIE-Defend-v1": {},
-    "TIE-DefendReplay-v1": {"campaign": "replay", "order": "killchain"},
+    "TIE-Defend-v0": {},
+    "TIE-DefendReplay-v0": {"campaign": "replay", "order": "killchain"},
     "TIE-DefendFlow-v0": {"campaign": "flow"},
     # A detected technique is, with probability 0.5, swapped for a likely one of the same tactic.
     "TIE-DefendEvasive-v0": {"adversary": "evasive"},

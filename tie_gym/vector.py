@@ -1,6 +1,6 @@
 """Native vector twins of TIE-Forecast and TIE-Defend: N campaigns stepped as arrays.
 
-`gym.make_vec("TIE-Forecast-v1", num_envs=N, vectorization_mode="vector_entry_point")` builds one
+`gym.make_vec("TIE-Forecast-v0", num_envs=N, vectorization_mode="vector_entry_point")` builds one
 (the Defend ids likewise). Scoring, ranks, rewards and observations are single NumPy operations
 over all N envs (an evasive Defend adversary's substitutions, rare, one env at a time);
 new generative campaigns are sampled in batches with one batched fold-in. Autoreset follows

@@ -209,8 +209,8 @@ class TextMapper:
         report-level annotations, held to `threshold` rather than `unsupported_threshold`."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.multiclass import OneVsRestClassifier
         from sklearn.preprocessing import MultiLabelBinarizer
+        from tqdm.auto import tqdm
 
         texts = [s.text for s in sentences]
         binarizer = MultiLabelBinarizer()
@@ -225,12 +225,22 @@ class TextMapper:
             dtype=np.float32,
         )
         features = vectorizer.fit_transform(texts)
-        # Sequential on purpose: loky workers get read-only memory-mapped sparse inputs that
-        # liblinear sorts in place, and liblinear is not thread-safe (glibc aborts).
-        classifier = OneVsRestClassifier(
-            LogisticRegression(C=self.regularization_c, solver="liblinear")
-        )
-        classifier.fit(features, targets)
+        # One-vs-rest, one technique at a time (what OneVsRestClassifier does, with a progress
+        # bar: the fit takes minutes). Sequential on purpose: loky workers get read-only
+        # memory-mapped sparse inputs that liblinear sorts in place, and liblinear is not
+        # thread-safe (glibc aborts).
+        estimators = [
+            LogisticRegression(C=self.regularization_c, solver="liblinear").fit(
+                features, targets[:, j]
+            )
+            for j in tqdm(
+                range(targets.shape[1]),
+                desc=f"fitting {targets.shape[1]} techniques on {len(texts)} sentences",
+                unit="technique",
+                disable=None,
+                mininterval=2.0,
+            )
+        ]
         self.labels = [str(label) for label in binarizer.classes_]
         self.supported_labels = (
             set(self.labels)
@@ -239,12 +249,12 @@ class TextMapper:
         )
         self.vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
         self.idf = vectorizer.idf_.astype(np.float32)
-        dense = np.vstack([e.coef_.ravel() for e in classifier.estimators_]).astype(np.float32)
+        dense = np.vstack([e.coef_.ravel() for e in estimators]).astype(np.float32)
         # Weights below `prune` in magnitude are dropped: 8% of them remain at 0.01, the model
         # shrinks from ~150 MB to ~25 MB, and TRAM sentence probabilities move by < 0.001.
         dense[np.abs(dense) < self.prune] = 0.0
         self.weights = sp.csr_matrix(dense)
-        self.bias = np.array([e.intercept_[0] for e in classifier.estimators_], dtype=np.float32)
+        self.bias = np.array([e.intercept_[0] for e in estimators], dtype=np.float32)
         self._prepare()
         return self
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from recommenders.artifacts import write_best_pointer
 from recommenders.attack import load_catalog
@@ -212,7 +213,10 @@ def run(
     validation, fit_docs = train[:val_docs], train[val_docs:]
 
     log.info(
-        "fit for threshold selection on %d reports (%d validation)", len(fit_docs), len(validation)
+        "[1/4] fit for threshold selection on %d reports (%d validation); each of the three fits "
+        "takes 2–3 minutes on 2 cores",
+        len(fit_docs),
+        len(validation),
     )
     selector = TextMapper(regularization_c=regularization_c).fit(
         training_sentences(corpus, fit_docs), supported_labels(corpus, fit_docs)
@@ -224,9 +228,10 @@ def run(
         for mentions in (True, False)
         if u >= t
     ]
+    log.info("[2/4] %d threshold settings scored on the validation reports", len(settings))
     sweep = {
         setting: document_scores(selector, corpus, validation, *setting)["micro_f1"]
-        for setting in settings
+        for setting in tqdm(settings, desc="threshold sweep", unit="setting", disable=None)
     }
     threshold, unsupported, mentions = max(sweep, key=sweep.get)  # type: ignore[arg-type]
     log.info(
@@ -234,7 +239,7 @@ def run(
         sorted(((round(v, 3), k) for k, v in sweep.items()), reverse=True)[:5],
     )
 
-    log.info("refit on all %d train reports, test on %d", len(train), len(test))
+    log.info("[3/4] refit on all %d train reports, test on %d", len(train), len(test))
     mapper = TextMapper(
         threshold, regularization_c, unsupported_threshold=unsupported, report_mentions=mentions
     ).fit(training_sentences(corpus, train), supported_labels(corpus, train))
@@ -263,6 +268,7 @@ def run(
         metrics["latency"],
     )
 
+    log.info("[4/4] the shipped fit: every report and ATT&CK's text")
     final = TextMapper(
         threshold, regularization_c, unsupported_threshold=unsupported, report_mentions=mentions
     ).fit(

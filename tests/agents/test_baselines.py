@@ -7,12 +7,12 @@ from agents.baselines import FrequencyAgent, GreedyAgent, RandomAgent, TacticGre
 from agents.evaluate import run_episodes
 
 
-def _hit_rate(agent, env_id="TIE-Forecast-v1", episodes=60):
+def _hit_rate(agent, env_id="TIE-Forecast-v0", episodes=60):
     return np.mean(run_episodes(gym.make(env_id), agent, episodes, seed=0)["hit@k"])
 
 
 def test_greedy_beats_frequency_beats_random():
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     random_rate = _hit_rate(RandomAgent(env.n_techniques))
     frequency_rate = _hit_rate(FrequencyAgent(env.adversary.popularity))
     greedy_rate = _hit_rate(GreedyAgent(env.adversary.model))
@@ -20,7 +20,7 @@ def test_greedy_beats_frequency_beats_random():
 
 
 def test_greedy_guess_mode_and_episode_change_without_reset():
-    env = gym.make("TIE-ForecastGuess-v1").unwrapped
+    env = gym.make("TIE-ForecastGuess-v0").unwrapped
     agent = GreedyAgent(env.adversary.model, action_mode="guess")
     obs, info = env.reset(seed=0)
     guess = agent.act(obs, info)
@@ -38,7 +38,7 @@ def _unseen_order(scores, unseen):
 def test_tactic_greedy_is_greedy_with_earlier_tactics_moved_last():
     """Known answer: the tactic agent's ranking = greedy's later-or-same-tactic techniques in
     greedy's order, then greedy's earlier-tactic techniques in greedy's order."""
-    env = gym.make("TIE-Forecast-v1", order="killchain").unwrapped
+    env = gym.make("TIE-Forecast-v0", order="killchain").unwrapped
     rank = env.adversary.first_tactic_rank
     greedy = GreedyAgent(env.adversary.model)
     tactic = TacticGreedyAgent(env.adversary.model, rank)
@@ -67,7 +67,7 @@ def test_tactic_greedy_is_greedy_with_earlier_tactics_moved_last():
 
 
 def test_tactic_greedy_guess_mode_guesses_a_later_tactic():
-    env = gym.make("TIE-ForecastGuess-v1", order="killchain").unwrapped
+    env = gym.make("TIE-ForecastGuess-v0", order="killchain").unwrapped
     rank = env.adversary.first_tactic_rank
     agent = TacticGreedyAgent(env.adversary.model, rank, action_mode="guess")
     observation, info = env.reset(seed=0)
@@ -82,7 +82,7 @@ def test_tactic_greedy_never_ranks_the_revealed_technique_lower_on_killchain_rep
     real_data_dir,
 ):
     """Kill-chain replay never reveals an earlier tactic, so the rule can only lift its rank."""
-    envs = [gym.make("TIE-ForecastReplay-v1", data_dir=str(real_data_dir)) for _ in range(2)]
+    envs = [gym.make("TIE-ForecastReplay-v0", data_dir=str(real_data_dir)) for _ in range(2)]
     adversary = envs[0].unwrapped.adversary
     agents = [
         GreedyAgent(adversary.model),

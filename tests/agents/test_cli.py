@@ -32,7 +32,7 @@ def _evaluate(tmp_path, *argv: str) -> subprocess.CompletedProcess:
 
 
 def test_evaluate_without_data_runs_the_default_agents_from_the_shipped_model(tmp_path):
-    done = _evaluate(tmp_path, "--env", "TIE-Forecast-v1", "--episodes", "2")
+    done = _evaluate(tmp_path, "--env", "TIE-Forecast-v0", "--episodes", "2")
     assert done.returncode == 0, done.stderr
     # matplotlib says "generated new fontManager" once per machine, on its first plot
     notice = [line for line in done.stderr.strip().splitlines() if "fontManager" not in line]
@@ -47,8 +47,8 @@ def test_evaluate_without_data_runs_the_default_agents_from_the_shipped_model(tm
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
-        (["--env", "TIE-Forecast-v1", "--agents", "greedy", "markov"], "markov"),
-        (["--env", "TIE-ForecastReplay-v1", "--agents", "greedy"], "TIE-ForecastReplay-v1"),
+        (["--env", "TIE-Forecast-v0", "--agents", "greedy", "markov"], "markov"),
+        (["--env", "TIE-ForecastReplay-v0", "--agents", "greedy"], "TIE-ForecastReplay-v0"),
     ],
 )
 def test_evaluate_stops_in_one_line_when_what_the_user_named_needs_the_corpus(
@@ -64,11 +64,11 @@ def test_evaluate_stops_in_one_line_when_what_the_user_named_needs_the_corpus(
 
 def test_training_on_a_replay_env_without_data_stops_before_any_step(tmp_path, monkeypatch, caplog):
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
-    argv = ["--env", "TIE-ForecastReplayTrainGuess-v1", "--timesteps", "64", "--n-envs", "1"]
+    argv = ["--env", "TIE-ForecastReplayTrainGuess-v0", "--timesteps", "64", "--n-envs", "1"]
     assert agents.train.main([*argv, "--out", str(tmp_path), "--no-progress"]) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "\n" not in errors[0]
-    assert "TIE-ForecastReplayTrainGuess-v1" in errors[0] and "TIE_DATA_DIR" in errors[0]
+    assert "TIE-ForecastReplayTrainGuess-v0" in errors[0] and "TIE_DATA_DIR" in errors[0]
     assert not any(tmp_path.iterdir())
 
 
@@ -78,14 +78,14 @@ def test_markov_names_itself_when_the_corpus_is_missing(monkeypatch):
     from agents.markov import fit_transitions
 
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
-    adversary = gym.make("TIE-Forecast-v1").unwrapped.adversary
+    adversary = gym.make("TIE-Forecast-v0").unwrapped.adversary
     with pytest.raises(DataError, match=r"TIE_DATA_DIR: markov .*not set\. Fix: set TIE_DATA_DIR"):
         fit_transitions(adversary)
 
 
 @pytest.mark.parametrize("algo", ["dqn", "maskable_ppo"])
 def test_single_guess_algorithms_refuse_a_score_vector_env_up_front(algo, tmp_path):
-    config = AgentTrainConfig(algo=algo, env="TIE-Forecast-v1", out=str(tmp_path), progress=False)
+    config = AgentTrainConfig(algo=algo, env="TIE-Forecast-v0", out=str(tmp_path), progress=False)
     with pytest.raises(DataError, match=r"algo: .*single-guess.*Fix: train on"):
         train(config)
 
@@ -149,7 +149,7 @@ def test_evaluation_runs_single_threaded(tmp_path, monkeypatch):
         with threadpool_limits(2, "blas"):
             if _blas_threads() != 2:
                 pytest.skip("this BLAS cannot be given two threads")
-            argv = ["--env", "TIE-Forecast-v1", "--agents", "greedy", "--episodes", "1"]
+            argv = ["--env", "TIE-Forecast-v0", "--agents", "greedy", "--episodes", "1"]
             assert agents.evaluate.main([*argv, "--out", str(tmp_path)]) == 0
     finally:
         torch.set_num_threads(threads)
@@ -160,7 +160,7 @@ def test_learning_curves_skip_runs_without_evaluations(tmp_path, caplog):
     """A run shorter than --eval-freq has no evaluations.npz: the plot skips it with a notice."""
     from agents.evaluate import learning_curves
 
-    (tmp_path / "ppo-TIE-ForecastGuess-v1-seed0").mkdir()
+    (tmp_path / "ppo-TIE-ForecastGuess-v0-seed0").mkdir()
     learning_curves([f"short={tmp_path}/ppo-*"], tmp_path / "curves.png")
     assert (tmp_path / "curves.png").is_file() and "no evaluations.npz" in caplog.text
 

@@ -8,7 +8,7 @@ from agents.defenders import DEFENDERS, build_defender, run_defence
 
 @pytest.fixture(scope="module")
 def results():
-    env = gym.make("TIE-Defend-v1")
+    env = gym.make("TIE-Defend-v0")
     names = [n for n in DEFENDERS if n != "sequence"]  # sequence needs the data folder
     return {n: run_defence(env, build_defender(n, env), 60, seed=0) for n in names}
 
@@ -40,4 +40,4 @@ def test_defenders_only_take_legal_actions():
 
 def test_unknown_defender():
     with pytest.raises(ValueError, match="unknown defender"):
-        build_defender("psychic", gym.make("TIE-Defend-v1"))
+        build_defender("psychic", gym.make("TIE-Defend-v0"))

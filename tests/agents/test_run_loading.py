@@ -55,8 +55,8 @@ def _load_error(run, env):
 
 def test_a_module_named_in_run_json_is_never_imported(trained_run, tmp_path, payload):
     module, marker = payload
-    planted = _copy_with_config(trained_run, tmp_path, env=f"{module}:TIE-ForecastGuess-v1")
-    error = _load_error(planted, gym.make("TIE-Forecast-v1"))
+    planted = _copy_with_config(trained_run, tmp_path, env=f"{module}:TIE-ForecastGuess-v0")
+    error = _load_error(planted, gym.make("TIE-Forecast-v0"))
     assert not marker.exists(), "loading the run imported the module named in run.json"
     assert error is not None
     message = str(error)
@@ -75,11 +75,11 @@ def test_a_module_named_in_run_json_is_never_imported(trained_run, tmp_path, pay
 )
 def test_unknown_or_non_scalar_env_kwargs_are_refused(trained_run, tmp_path, field, env_kwargs):
     planted = _copy_with_config(trained_run, tmp_path, env_kwargs=env_kwargs)
-    error = _load_error(planted, gym.make("TIE-Forecast-v1"))
+    error = _load_error(planted, gym.make("TIE-Forecast-v0"))
     assert error is not None and "run.json" in str(error) and repr(field) in str(error)
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "tie_gym:TIE-ForecastGuess-v1", 3])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "tie_gym:TIE-ForecastGuess-v0", 3])
 def test_only_ids_tie_gym_registers_pass(env_id):
     with pytest.raises(DataError, match=r"'config\.env'.*Fix: use one of"):
         check_env_config(env_id, {}, "run.json")
@@ -88,15 +88,15 @@ def test_only_ids_tie_gym_registers_pass(env_id):
 def test_an_unknown_algorithm_in_run_json_is_refused(trained_run, tmp_path):
     planted = _copy_with_config(trained_run, tmp_path, algo="common")
     with pytest.raises(DataError, match=r"'config\.algo'"):
-        load_run(planted, gym.make("TIE-Forecast-v1"))
+        load_run(planted, gym.make("TIE-Forecast-v0"))
 
 
 def test_a_normal_run_with_env_kwargs_still_loads_and_plays(trained_run, tmp_path):
     run = _copy_with_config(trained_run, tmp_path, env_kwargs={"temperature": 3.0, "k": 10})
-    env = gym.make("TIE-Forecast-v1")
+    env = gym.make("TIE-Forecast-v0")
     agent = PolicyAgent(load_run(run, env), env.unwrapped.n_techniques)
     assert len(run_episodes(env, agent, 2, seed=0)["hit@k"]) > 0
-    for env_id, kwargs in [("TIE-DefendReplay-v1", {"budget": 3}), ("TIE-Forecast-v1", {})]:
+    for env_id, kwargs in [("TIE-DefendReplay-v0", {"budget": 3}), ("TIE-Forecast-v0", {})]:
         assert check_env_config(env_id, kwargs, "run.json") == (env_id, kwargs)
 
 
@@ -104,7 +104,7 @@ def test_training_refuses_a_module_prefixed_env_before_importing_it(tmp_path, pa
     module, marker = payload
     config = AgentTrainConfig(
         algo="ppo",
-        env=f"{module}:TIE-ForecastGuess-v1",
+        env=f"{module}:TIE-ForecastGuess-v0",
         timesteps=64,
         n_envs=1,
         out=str(tmp_path),
@@ -122,7 +122,7 @@ def test_run_json_holds_plain_hyperparameters_and_the_vocabulary(trained_run):
         "activation_fn": "ReLU",
     }
     assert record["hyperparameters"]["learning_rate"] == 0.0003
-    assert record["technique_ids"] == list(gym.make("TIE-ForecastGuess-v1").unwrapped.vocabulary)
+    assert record["technique_ids"] == list(gym.make("TIE-ForecastGuess-v0").unwrapped.vocabulary)
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def two_vocabularies(tmp_path_factory):
 @pytest.mark.parametrize("other", ["b", "default"])
 def test_a_run_refuses_an_env_of_another_vocabulary(two_vocabularies, other):
     models, run = two_vocabularies
-    env = gym.make("TIE-Forecast-v1", **({} if other == "default" else {"model": models[other]}))
+    env = gym.make("TIE-Forecast-v0", **({} if other == "default" else {"model": models[other]}))
     error = _load_error(run, env)
     assert error is not None, "a policy was loaded for an env of another technique vocabulary"
     message = str(error)
@@ -181,7 +181,7 @@ def test_a_run_still_plays_its_own_vocabulary_and_old_runs_are_checked_too(
     two_vocabularies, tmp_path
 ):
     models, run = two_vocabularies
-    env = gym.make("TIE-Forecast-v1", model=models["a"])
+    env = gym.make("TIE-Forecast-v0", model=models["a"])
     agent = PolicyAgent(load_run(run, env), env.unwrapped.n_techniques)
     assert len(run_episodes(env, agent, 2, seed=0)["hit@k"]) > 0
     old = tmp_path / run.name  # a run from before run.json recorded technique_ids
@@ -190,7 +190,7 @@ def test_a_run_still_plays_its_own_vocabulary_and_old_runs_are_checked_too(
     del record["technique_ids"]
     (old / "run.json").write_text(json.dumps(record))
     assert load_run(old, env) is not None
-    assert _load_error(old, gym.make("TIE-Forecast-v1", model=models["b"])) is not None
+    assert _load_error(old, gym.make("TIE-Forecast-v0", model=models["b"])) is not None
 
 
 def test_a_run_whose_model_changed_since_training_is_refused(two_vocabularies, tmp_path):
@@ -200,12 +200,12 @@ def test_a_run_whose_model_changed_since_training_is_refused(two_vocabularies, t
     record = json.loads((edited / "run.json").read_text())
     record["technique_ids"] = record["technique_ids"][::-1]
     (edited / "run.json").write_text(json.dumps(record))
-    error = _load_error(edited, gym.make("TIE-Forecast-v1", model=models["a"]))
+    error = _load_error(edited, gym.make("TIE-Forecast-v0", model=models["a"]))
     assert error is not None and "changed" in str(error) and "'technique_ids'" in str(error)
 
 
 def test_a_policy_agent_refuses_an_env_of_another_width(two_vocabularies):
     models, run = two_vocabularies
-    model = load_run(run, gym.make("TIE-Forecast-v1", model=models["a"]))
+    model = load_run(run, gym.make("TIE-Forecast-v0", model=models["a"]))
     with pytest.raises(ValueError, match="acts on 12 techniques and the env has 580"):
-        PolicyAgent(model, gym.make("TIE-Forecast-v1").unwrapped.n_techniques)
+        PolicyAgent(model, gym.make("TIE-Forecast-v0").unwrapped.n_techniques)

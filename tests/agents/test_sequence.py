@@ -14,7 +14,7 @@ def _evidence(adversary, pairs=()):
 
 
 def test_zero_weights_are_greedy():
-    env = gym.make("TIE-Forecast-v1")
+    env = gym.make("TIE-Forecast-v0")
     adversary = env.unwrapped.adversary
     greedy = run_episodes(env, GreedyAgent(adversary.model), 20, seed=0)
     plain = SequenceAgent(adversary.model, _evidence(adversary), weights=(0.0, 0.0, 0.0))
@@ -22,7 +22,7 @@ def test_zero_weights_are_greedy():
 
 
 def test_successor_evidence_moves_the_forecast():
-    env = gym.make("TIE-ForecastGuess-v1").unwrapped
+    env = gym.make("TIE-ForecastGuess-v0").unwrapped
     adversary = env.adversary
     obs, info = env.reset(seed=0, options={"campaign": ["T1566.001", "T1059.001", "T1105"]})
     index = {t: i for i, t in enumerate(adversary.vocabulary)}
@@ -34,7 +34,7 @@ def test_successor_evidence_moves_the_forecast():
 
 
 def test_evidence_over_another_vocabulary_is_refused():
-    adversary = gym.make("TIE-Forecast-v1").unwrapped.adversary
+    adversary = gym.make("TIE-Forecast-v0").unwrapped.adversary
     other = OrderEvidence.fit([], [("execution",)] * 3, adversary.tactic_order)
     with pytest.raises(ValueError, match="vocabulary"):
         SequenceAgent(adversary.model, other)

@@ -5,12 +5,14 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 import tie_gym  # noqa: F401
-from agents.algorithms import load_hyperparams
+from agents.algorithms import ALGORITHMS, DEFAULT_HYPERPARAMS, load_hyperparams, run_settings
 from agents.evaluate import build_agents, run_episodes
 from agents.policy import PolicyAgent, load_algorithm, load_run
 from agents.train import AgentTrainConfig, train
+from recommenders.errors import DataError
 
 
 @pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn", "maskable_ppo"])
@@ -32,7 +34,7 @@ def test_tiny_training_run_saves_and_reloads_to_same_numbers(algo, tmp_path):
         and (run / "evaluations.npz").exists()
         and any((run / "tb").iterdir())
     )
-    env = gym.make("TIE-Forecast-v1")
+    env = gym.make("TIE-Forecast-v0")
     a = PolicyAgent(
         load_run(run, env), env.unwrapped.n_techniques
     )  # a guess policy ranking for top-k
@@ -41,19 +43,50 @@ def test_tiny_training_run_saves_and_reloads_to_same_numbers(algo, tmp_path):
     assert first["hit@k"] == second["hit@k"] and first["ndcg@k"] == second["ndcg@k"]
 
 
-def test_hyperparams_file_is_data_not_code(tmp_path):
-    bad = tmp_path / "h.yml"
-    bad.write_text(
-        "default:\n  ppo:\n    policy: MlpPolicy\n    policy_kwargs: {activation_fn: __import__('os')}\n"
+@pytest.mark.parametrize(
+    "policy_kwargs",
+    [
+        "{activation_fn: __import__('os')}",
+        "\"dict(activation_fn=__import__('os').system)\"",
+        '"dict(net_arch=[64], activation_fn=nn.Sigmoid)"',
+        "\"exec('x')\"",
+    ],
+)
+def test_hyperparams_file_is_data_not_code(tmp_path, policy_kwargs):
+    bad = tmp_path / "ppo.yml"
+    bad.write_text(f"default:\n  policy: MlpPolicy\n  policy_kwargs: {policy_kwargs}\n")
+    with pytest.raises(DataError, match="policy_kwargs"):
+        load_hyperparams(bad, "TIE-ForecastGuess-v0", "ppo")
+
+
+def test_hyperparams_read_rl_zoo_strings_and_name_a_missing_file(tmp_path):
+    (tmp_path / "ppo.yml").write_text(
+        "TIE-Forecast-v0:\n  n_timesteps: 64\n  n_envs: 2\n  policy: MlpPolicy\n"
+        '  policy_kwargs: "dict(net_arch=[64, 32], activation_fn=nn.Tanh, '
+        'optimizer_class=th.optim.RMSprop)"\n'
     )
-    with pytest.raises(ValueError, match="activation_fn"):
-        load_hyperparams(bad, "TIE-ForecastGuess-v1", "ppo")
-    with pytest.raises(ValueError, match="no hyperparameters"):
-        load_hyperparams(bad, "TIE-ForecastGuess-v1", "dqn")
+    params = load_hyperparams(tmp_path, "TIE-Forecast-v0", "ppo")
+    assert params["policy_kwargs"] == {
+        "net_arch": [64, 32],
+        "activation_fn": torch.nn.Tanh,
+        "optimizer_class": torch.optim.RMSprop,
+    }
+    assert "n_timesteps" not in params and "n_envs" not in params  # run keys, not PPO's
+    assert run_settings(tmp_path, "TIE-Forecast-v0", "ppo") == {"n_timesteps": 64, "n_envs": 2}
+    with pytest.raises(DataError, match="no settings for 'TIE-Defend-v0' and no 'default'"):
+        load_hyperparams(tmp_path, "TIE-Defend-v0", "ppo")
+    with pytest.raises(DataError, match=r"dqn.yml.*no hyperparameter file for dqn"):
+        load_hyperparams(tmp_path, "TIE-Forecast-v0", "dqn")
+
+
+def test_shipped_hyperparams_keep_gamma_zero_for_forecasts_and_discount_defend():
+    for algo in ALGORITHMS:
+        assert load_hyperparams(DEFAULT_HYPERPARAMS, "TIE-ForecastGuess-v0", algo)["gamma"] == 0.0
+        assert load_hyperparams(DEFAULT_HYPERPARAMS, "TIE-Defend-v0", algo)["gamma"] == 0.99
 
 
 def test_markov_beats_greedy_on_killchain_replay(real_data_dir):
-    env = gym.make("TIE-ForecastReplay-v1", data_dir=str(real_data_dir))
+    env = gym.make("TIE-ForecastReplay-v0", data_dir=str(real_data_dir))
     agents = build_agents(["greedy", "markov"], env, seed=0)
     greedy = np.mean(run_episodes(env, agents["greedy"][0], 80, seed=0)["hit@k"])
     markov = np.mean(run_episodes(env, agents["markov"][0], 80, seed=0)["hit@k"])
@@ -61,7 +94,7 @@ def test_markov_beats_greedy_on_killchain_replay(real_data_dir):
 
 
 def test_train_split_replay_never_yields_test_reports(real_data_dir):
-    env = gym.make("TIE-ForecastReplayTrainGuess-v1", data_dir=str(real_data_dir)).unwrapped
+    env = gym.make("TIE-ForecastReplayTrainGuess-v0", data_dir=str(real_data_dir)).unwrapped
     test_ids = set(env.adversary.manifest.split.test_report_ids)
     sources = {env.reset(seed=s)[1]["campaign"] for s in range(200)}
     assert sources and not sources & test_ids
@@ -120,7 +153,7 @@ def test_loading_an_sb3_zip_never_unpickles(tmp_path):
                 data["observation_space"] = bomb
                 payload = json.dumps(data).encode()
             out.writestr(item, payload)
-    env = gym.make("TIE-ForecastGuess-v1")
+    env = gym.make("TIE-ForecastGuess-v0")
     record = json.loads((run / "run.json").read_text())
     from agents.algorithms import activation_class
 
@@ -137,7 +170,7 @@ def test_loading_an_sb3_zip_never_unpickles(tmp_path):
 def test_a_score_vector_policy_trains_and_plays_its_mean_action(algo, tmp_path):
     config = AgentTrainConfig(
         algo=algo,
-        env="TIE-Forecast-v1",
+        env="TIE-Forecast-v0",
         timesteps=256,
         n_envs=2,
         eval_freq=10**6,
@@ -145,7 +178,7 @@ def test_a_score_vector_policy_trains_and_plays_its_mean_action(algo, tmp_path):
         progress=False,
     )
     run = train(config)
-    env = gym.make("TIE-Forecast-v1")
+    env = gym.make("TIE-Forecast-v0")
     agent = PolicyAgent(load_run(run, env), env.unwrapped.n_techniques)
     assert len(run_episodes(env, agent, 2, seed=0)["hit@k"]) > 0
     observation, _ = env.reset(seed=1)
@@ -186,7 +219,7 @@ def test_defend_trains_with_a_delayed_reward_discount(vec, tmp_path):
     the forecast envs' gamma 0, which credits a catch to no earlier detection."""
     config = AgentTrainConfig(
         algo="maskable_ppo",
-        env="TIE-Defend-v1",
+        env="TIE-Defend-v0",
         timesteps=256,
         n_envs=4,
         vec=vec,
@@ -201,5 +234,5 @@ def test_defend_trains_with_a_delayed_reward_discount(vec, tmp_path):
     assert record["hyperparameters"]["gamma"] == 0.99 and record["vec_backend"] == vec
     from agents.evaluate import evaluate
 
-    (row,) = evaluate(["TIE-Defend-v1"], [f"learned={run}"], 4, 0, {})
+    (row,) = evaluate(["TIE-Defend-v0"], [f"learned={run}"], 4, 0, {})
     assert row["agent"] == "learned" and row["seeds"] == 1 and 0 <= row["catch"] <= 1

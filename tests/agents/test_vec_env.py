@@ -9,7 +9,7 @@ from agents.vec_env import NativeVecEnv, has_native_vector, make_native_vec_env
 
 
 def test_same_step_reset_with_the_terminal_observation():
-    venv = make_native_vec_env("TIE-ForecastGuess-v1", 8, {})
+    venv = make_native_vec_env("TIE-ForecastGuess-v0", 8, {})
     venv.seed(3)
     obs = venv.reset()
     schema = venv.venv.schema
@@ -31,7 +31,7 @@ def test_same_step_reset_with_the_terminal_observation():
 
 
 def test_masks_and_seeding():
-    venv = make_native_vec_env("TIE-ForecastGuess-v1", 4, {})
+    venv = make_native_vec_env("TIE-ForecastGuess-v0", 4, {})
     venv.seed(7)
     first = venv.reset()
     masks = np.stack(venv.env_method("action_masks"))
@@ -42,12 +42,12 @@ def test_masks_and_seeding():
 
 
 def test_refuses_a_next_step_vector_env():
-    venv = gym.make_vec("TIE-ForecastGuess-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    venv = gym.make_vec("TIE-ForecastGuess-v0", num_envs=2, vectorization_mode="vector_entry_point")
     with pytest.raises(ValueError, match="SAME_STEP"):
         NativeVecEnv(venv)
     with pytest.raises(ValueError, match="autoreset_mode"):
         gym.make_vec(
-            "TIE-Forecast-v1",
+            "TIE-Forecast-v0",
             num_envs=2,
             vectorization_mode="vector_entry_point",
             autoreset_mode="Sideways",
@@ -56,10 +56,10 @@ def test_refuses_a_next_step_vector_env():
 
 
 def test_which_envs_have_a_native_twin():
-    assert has_native_vector("TIE-ForecastGuess-v1", {})
-    assert not has_native_vector("TIE-ForecastGuess-v1", {"features": "recommender"})
-    assert not has_native_vector("TIE-ForecastGuessFeatures-v1", {})  # features in its preset
-    assert has_native_vector("TIE-Defend-v1", {})
+    assert has_native_vector("TIE-ForecastGuess-v0", {})
+    assert not has_native_vector("TIE-ForecastGuess-v0", {"features": "recommender"})
+    assert not has_native_vector("TIE-ForecastGuessFeatures-v0", {})  # features in its preset
+    assert has_native_vector("TIE-Defend-v0", {})
 
 
 def test_defend_through_the_adapter():
@@ -82,7 +82,7 @@ def _train_once(seed):
     from stable_baselines3.common.vec_env import VecMonitor
 
     torch.manual_seed(seed)
-    venv = make_native_vec_env("TIE-ForecastGuess-v1", 16, {})
+    venv = make_native_vec_env("TIE-ForecastGuess-v0", 16, {})
     venv.seed(seed)
     model = MaskablePPO(
         "MlpPolicy",
@@ -105,7 +105,7 @@ def test_maskable_ppo_trains_on_it_reproducibly():
 
 
 def test_options_and_per_env_attributes_are_refused_not_dropped():
-    venv = make_native_vec_env("TIE-ForecastGuess-v1", 2, {})
+    venv = make_native_vec_env("TIE-ForecastGuess-v0", 2, {})
     venv.set_options({"campaign": ["T1566.001", "T1059.001"]})
     with pytest.raises(ValueError, match="no reset options"):
         venv.reset()

@@ -42,7 +42,8 @@ def test_report_scores_the_same_alone_and_in_a_batch(family, wide_matrix):
     in_batch = np.vstack([scores[20:24], scores[46:50]])
     np.testing.assert_allclose(in_batch, alone, rtol=0, atol=1e-5)
     np.testing.assert_array_equal(_top10(in_batch), _top10(alone))
-    np.testing.assert_array_equal(scores[-1], scores[21])
+    # the repeated report scores as its first copy (float32 matmul blocking may differ by an ulp)
+    np.testing.assert_allclose(scores[-1], scores[21], rtol=0, atol=1e-6)
 
 
 def test_fold_in_keys_negatives_on_the_report_not_its_storage(wide_matrix):

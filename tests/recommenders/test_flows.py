@@ -7,8 +7,8 @@ import pytest
 from recommenders.attack import load_catalog
 from recommenders.data import default_attack_path
 from recommenders.errors import DataError
-from recommenders.flows import incident, load_flows, read_flow
-from tests.conftest import ALPHA, make_afb
+from recommenders.flows import FlowWarning, incident, load_flows, read_flow
+from tests.conftest import ALPHA, make_afb, make_stix_flow
 
 
 @pytest.fixture
@@ -64,10 +64,19 @@ def test_technique_dag_frontier_and_orders(data_dir, catalog):
 
 
 def test_stix_bundle_with_a_loop(data_dir, catalog):
-    flow = read_flow(data_dir / "attack-flow" / "beta.json", catalog)
+    with pytest.warns(FlowWarning, match=r"beta.json: 1 edge.*loop back.*attack-action--3"):
+        flow = read_flow(data_dir / "attack-flow" / "beta.json", catalog)
     assert flow.name == "Beta Case 1" and len(flow.loops) == 1
     assert flow.campaign(np.random.default_rng(0)) == ["T1002", "T1004", "T1006", "T1008", "T1010"]
     assert flow.frontier(["T1002"]) == ["T1004"]  # the loop back does not block T1004
+
+
+def test_a_non_string_technique_id_is_a_warning_naming_file_and_action(tmp_path, catalog):
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(make_stix_flow("Odd", ["T1001", 1059, "T1004"])))
+    with pytest.warns(FlowWarning, match=r"odd.json: action 'attack-action--1'.*1059.*not a string"):
+        flow = read_flow(path, catalog)
+    assert flow.techniques == ["T1001", "T1004"]
 
 
 def test_load_flows_sorts_groups_and_reports(data_dir, catalog):

@@ -76,6 +76,22 @@ def test_text_to_forecast(capsys, monkeypatch, tmp_path, text_model):
     assert "T1003.001" in out and "203.0.113.5" in out and "Most likely next techniques" in out
 
 
+def test_text_that_is_not_a_file_points_at_standard_input(caplog, monkeypatch, tmp_path, text_model):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--text", "some words", "--text-model", str(text_model)]) == 2
+    assert "no such file" in caplog.text and "'-'" in caplog.text and "standard input" in caplog.text
+
+
+def test_text_from_standard_input(capsys, monkeypatch, tmp_path, text_model):
+    import io
+
+    monkeypatch.chdir(tmp_path)
+    stdin = io.TextIOWrapper(io.BytesIO(b"They ran mimikatz to dump lsass memory."))
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["--text", "-", "--text-model", str(text_model), "--json"]) == 0
+    assert "T1003.001" in capsys.readouterr().out
+
+
 def test_empty_text_is_an_error(caplog, monkeypatch, tmp_path, text_model):
     monkeypatch.chdir(tmp_path)
     empty = tmp_path / "empty.txt"
@@ -93,7 +109,7 @@ def test_text_without_techniques_says_so(capsys, monkeypatch, tmp_path, text_mod
 
 
 def test_env_starts_from_incident_text(text_model):
-    env = gym.make("TIE-Forecast-v1", text_model=str(text_model)).unwrapped
+    env = gym.make("TIE-Forecast-v0", text_model=str(text_model)).unwrapped
     env.reset(seed=0, options={"text": "The actor ran mimikatz against lsass."})
     assert env.seen_ids == ["T1003.001"]
     with pytest.raises(ValueError, match="no technique"):
@@ -126,7 +142,7 @@ def test_text_model_from_environment_variable(capsys, monkeypatch, tmp_path, tex
     assert main(["--text", str(incident), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["text_model"] == str(text_model.absolute())
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     env.reset(seed=0, options={"text": "The actor ran mimikatz against lsass."})
     assert env.seen_ids == ["T1003.001"]
     monkeypatch.delenv("TIE_TEXT_MODEL")
@@ -156,7 +172,7 @@ def test_unknown_and_repeated_ids_are_ignored_and_reported(capsys, monkeypatch, 
     assert out["observed"] == ["T1566.001", "T1059.001"]
     assert set(out["ignored"]) == {"T9999", "T1566.001", "junk"}
     assert "vocabulary" in out["ignored"]["T9999"] and "repeated" in out["ignored"]["T1566.001"]
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     _, info = env.reset(seed=0, options={"observed": given})
     assert env.seen_ids == out["observed"] and info["ignored"] == out["ignored"]
 
@@ -174,14 +190,15 @@ def test_revoked_and_deprecated_ids_name_their_replacement(data_dir, monkeypatch
     assert "replaced by T1004 Script (use it instead)" in result.ignored["T1098"]
     assert "deprecated" in result.ignored["T1099"]
     assert "never saw in training" in result.ignored["T1002"]
-    assert "does not list it" in result.ignored["T1999"]
+    assert "unknown to ATT&CK v15.0" in result.ignored["T1999"]
+    assert "newer ATT&CK release" in result.ignored["T1999"]
     with pytest.raises(ValueError, match=r"no usable technique ID \('T1098': revoked"):
         observed_techniques(["T1098"], manifest, str(data_dir))
-    # without a data folder the reason is only "not in the vocabulary"
+    # without a data folder the reason cannot be named: the message says what might be and how
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
-    assert observed_techniques(given, manifest, None).ignored["T1098"] == (
-        "not in the model's vocabulary"
-    )
+    why = observed_techniques(given, manifest, None).ignored["T1098"]
+    assert why.startswith("not in the model's vocabulary (ATT&CK v15.0)")
+    assert "newer ATT&CK release" in why and "TIE_DATA_DIR" in why
 
 
 def test_revoked_id_names_its_successor_with_the_real_bundle(real_data_dir, capsys, monkeypatch):
@@ -193,7 +210,7 @@ def test_revoked_id_names_its_successor_with_the_real_bundle(real_data_dir, caps
 
 @pytest.mark.parametrize("bad", ["T1059", b"T1059", 1059])
 def test_a_bare_string_is_not_split_into_characters(bad):
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     with pytest.raises(ValueError, match="must be a list of technique IDs"):
         env.reset(options={"observed": bad})
 

@@ -11,19 +11,19 @@ import tie_gym  # noqa: F401
 def test_check_env_both_checkers():
     from stable_baselines3.common.env_checker import check_env as sb3_check
 
-    check_env(gym.make("TIE-Defend-v1").unwrapped)
+    check_env(gym.make("TIE-Defend-v0").unwrapped)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sb3_check(gym.make("TIE-Defend-v1").unwrapped)
+        sb3_check(gym.make("TIE-Defend-v0").unwrapped)
     assert [str(w.message) for w in caught if "stable_baselines3" in w.filename] == []
 
 
 def test_replay_variant(real_data_dir):
-    check_env(gym.make("TIE-DefendReplay-v1", data_dir=str(real_data_dir)).unwrapped)
+    check_env(gym.make("TIE-DefendReplay-v0", data_dir=str(real_data_dir)).unwrapped)
 
 
 def test_catch_reward_budget_and_masks():
-    env = gym.make("TIE-Defend-v1", budget=2, detection_cost=0.1).unwrapped
+    env = gym.make("TIE-Defend-v0", budget=2, detection_cost=0.1).unwrapped
     env.reset(seed=5)
     n = env.n_techniques
     length = len(env._campaign.techniques)
@@ -47,7 +47,7 @@ def test_catch_reward_budget_and_masks():
 
 def test_waiting_never_catches_and_seeds_repeat():
     def total(seed):
-        env = gym.make("TIE-Defend-v1")
+        env = gym.make("TIE-Defend-v0")
         env.reset(seed=seed)
         rewards, done = [], False
         while not done:
@@ -62,7 +62,7 @@ def test_waiting_never_catches_and_seeds_repeat():
 
 
 def test_bad_actions():
-    env = gym.make("TIE-Defend-v1").unwrapped
+    env = gym.make("TIE-Defend-v0").unwrapped
     with pytest.raises(gym.error.ResetNeeded):
         env.step(0)
     env.reset(seed=0)
@@ -80,8 +80,8 @@ def test_bad_constructor_arguments_and_reset_options():
         ({"budget": 0}, "budget"),
     ]:
         with pytest.raises(ValueError, match=match):
-            gym.make("TIE-Defend-v1", **kwargs)
-    env = gym.make("TIE-Defend-v1")
+            gym.make("TIE-Defend-v0", **kwargs)
+    env = gym.make("TIE-Defend-v0")
     with pytest.raises(ValueError, match="unknown reset option"):  # silently ignored before
         env.reset(seed=0, options={"campain": ["T1059", "T1105"]})
 
@@ -103,9 +103,9 @@ def _detect_next(u, obs):
 
 def test_evasion_zero_is_the_static_env_exactly():
     for seed in range(5):
-        static = _trace("TIE-Defend-v1", seed, _detect_next)
+        static = _trace("TIE-Defend-v0", seed, _detect_next)
         assert (
-            _trace("TIE-Defend-v1", seed, _detect_next, adversary="evasive", evasion=0.0) == static
+            _trace("TIE-Defend-v0", seed, _detect_next, adversary="evasive", evasion=0.0) == static
         )
 
 
@@ -136,11 +136,11 @@ def test_an_evasive_adversary_swaps_a_detected_technique_for_one_of_its_tactic()
 def test_bad_evasive_arguments():
     for kwargs, match in [({"adversary": "sneaky"}, "adversary"), ({"evasion": 1.5}, "evasion")]:
         with pytest.raises(ValueError, match=match):
-            gym.make("TIE-Defend-v1", **kwargs)
+            gym.make("TIE-Defend-v0", **kwargs)
 
 
 def test_a_masked_deploy_on_a_seen_technique_is_a_free_wait():
-    env = gym.make("TIE-Defend-v1").unwrapped
+    env = gym.make("TIE-Defend-v0").unwrapped
     env.reset(seed=0)
     first = int(env._campaign.techniques[0])
     _, reward, _, _, info = env.step(first)  # seen: masked, so it must cost nothing
@@ -149,7 +149,7 @@ def test_a_masked_deploy_on_a_seen_technique_is_a_free_wait():
 
 def test_no_step_after_a_catch():
     """A catch ends the episode; stepping on used to pay the catch again (5 catches, 8.0)."""
-    env = gym.make("TIE-Defend-v1").unwrapped
+    env = gym.make("TIE-Defend-v0").unwrapped
     env.reset(seed=1)
     _, reward, terminated, _, _ = env.step(int(env._campaign.techniques[1]))
     assert terminated and reward > 1

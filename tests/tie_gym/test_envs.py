@@ -42,7 +42,7 @@ def test_replay_without_corpus_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
     # adversaries are shared per process: one loaded by an earlier test already read the corpus
     monkeypatch.setattr(model, "_SHARED", {})
-    env = gym.make("TIE-ForecastReplay-v1")
+    env = gym.make("TIE-ForecastReplay-v0")
     with pytest.raises(DataError, match="TIE_DATA_DIR"):
         env.reset(seed=0)
 
@@ -71,7 +71,7 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize(
-    "env_id", ["TIE-Forecast-v1", "TIE-ForecastGuess-v1", "TIE-ForecastHard-v1"]
+    "env_id", ["TIE-Forecast-v0", "TIE-ForecastGuess-v0", "TIE-ForecastHard-v0"]
 )
 def test_same_seed_same_rollout(env_id):
     assert _same(_rollout(env_id, 7), _rollout(env_id, 7))
@@ -79,7 +79,7 @@ def test_same_seed_same_rollout(env_id):
 
 
 def test_spec_json_round_trip_and_pickle():
-    env = gym.make("TIE-ForecastHard-v1", k=5, temperature=0.7)
+    env = gym.make("TIE-ForecastHard-v0", k=5, temperature=0.7)
     spec_json = env.spec.to_json()
     again = gym.make(EnvSpec.from_json(spec_json))
     assert again.unwrapped.k == 5 and again.unwrapped.campaign_config.temperature == 0.7
@@ -91,12 +91,12 @@ def test_spec_json_round_trip_and_pickle():
 
 
 def test_make_without_prior_import():
-    env = gym.make("tie_gym:TIE-Forecast-v1")
+    env = gym.make("tie_gym:TIE-Forecast-v0")
     assert env.unwrapped.n_techniques > 100
 
 
 def test_step_semantics_scores_mode():
-    env = gym.make("TIE-Forecast-v1", k=3).unwrapped
+    env = gym.make("TIE-Forecast-v0", k=3).unwrapped
     obs, info = env.reset(seed=0)
     n, schema = env.n_techniques, env.schema
     assert schema.seen(obs).sum() == 1 and schema.last(obs) == env._campaign.techniques[0]
@@ -125,7 +125,7 @@ def test_step_semantics_scores_mode():
 
 
 def test_ndcg_reward_and_guess_mode():
-    env = gym.make("TIE-Forecast-v1", k=5, reward="ndcg").unwrapped
+    env = gym.make("TIE-Forecast-v0", k=5, reward="ndcg").unwrapped
     env.reset(seed=1)
     n = env.n_techniques
     target = env._campaign.techniques[env._cursor]
@@ -135,7 +135,7 @@ def test_ndcg_reward_and_guess_mode():
     action[[second, target]] = action[[target, second]]
     _, reward, _, _, info = env.step(action)
     assert info["rank"] == 2 and reward == pytest.approx(1 / np.log2(3))
-    guess = gym.make("TIE-ForecastGuess-v1").unwrapped
+    guess = gym.make("TIE-ForecastGuess-v0").unwrapped
     guess.reset(seed=1)
     target = guess._campaign.techniques[guess._cursor]
     assert guess.action_masks()[target]
@@ -148,7 +148,7 @@ def test_ndcg_reward_and_guess_mode():
     [(np.full(3, 0.0), "shape"), ("nan", "NaN"), ("inf", "NaN")],
 )
 def test_bad_actions(bad, match):
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     env.reset(seed=0)
     if isinstance(bad, str):
         action = np.zeros(env.n_techniques, dtype=np.float32)
@@ -159,7 +159,7 @@ def test_bad_actions(bad, match):
 
 
 def test_bad_guesses_and_step_before_reset():
-    env = gym.make("TIE-ForecastGuess-v1").unwrapped
+    env = gym.make("TIE-ForecastGuess-v0").unwrapped
     with pytest.raises(gym.error.ResetNeeded):
         env.step(0)
     env.reset(seed=0)
@@ -187,11 +187,11 @@ def test_bad_constructor_arguments():
         ({"initial": 3, "max_length": 3}, "max_length"),
     ]:
         with pytest.raises(ValueError, match=match):
-            gym.make("TIE-Forecast-v1", **kwargs)
+            gym.make("TIE-Forecast-v0", **kwargs)
 
 
 def test_reset_from_analyst_observations():
-    env = gym.make("TIE-Forecast-v1", features="recommender").unwrapped
+    env = gym.make("TIE-Forecast-v0", features="recommender").unwrapped
     given = ["T1566", "T1059"]
     obs, info = env.reset(seed=0, options={"observed": given})
     n, index = env.n_techniques, {t: i for i, t in enumerate(env.vocabulary)}
@@ -219,7 +219,7 @@ def test_reset_from_analyst_observations():
     "kwargs", [{}, {"max_length": 2}, {"initial": 3, "max_length": 4}, {"order": "killchain"}]
 )
 def test_the_revealed_technique_is_never_in_the_observation_before_it(kwargs):
-    env = gym.make("TIE-Forecast-v1", **kwargs).unwrapped
+    env = gym.make("TIE-Forecast-v0", **kwargs).unwrapped
     n = env.n_techniques
     for seed in range(20):
         obs, _ = env.reset(seed=seed)
@@ -245,7 +245,7 @@ def _constant_hit_rate(env, value, episodes=60):
     return float(np.mean(hits)), float(np.mean(chance))
 
 
-@pytest.mark.parametrize("env_id", ["TIE-Forecast-v1", "TIE-ForecastHard-v1"])
+@pytest.mark.parametrize("env_id", ["TIE-Forecast-v0", "TIE-ForecastHard-v0"])
 @pytest.mark.parametrize("value", [0.0, 1.0, -1.0])
 def test_a_constant_forecast_hits_at_chance(env_id, value):
     """Ties count as one fixed arbitrary top-k, never for the defender: hit@k ≈ k / unseen."""
@@ -254,12 +254,12 @@ def test_a_constant_forecast_hits_at_chance(env_id, value):
 
 
 def test_a_constant_forecast_hits_at_chance_on_replay(real_data_dir):
-    rate, chance = _constant_hit_rate(gym.make("TIE-ForecastReplay-v1"), 0.0)
+    rate, chance = _constant_hit_rate(gym.make("TIE-ForecastReplay-v0"), 0.0)
     assert rate < 3 * chance and rate < 0.1, (rate, chance)
 
 
 def test_ties_rank_in_column_order():
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     env.reset(seed=3)
     n = env.n_techniques
     revealed = int(env._campaign.techniques[env._cursor])
@@ -271,19 +271,19 @@ def test_ties_rank_in_column_order():
 
 
 def test_killchain_order_is_tactic_sorted():
-    env = gym.make("TIE-Forecast-v1", order="killchain").unwrapped
+    env = gym.make("TIE-Forecast-v0", order="killchain").unwrapped
     env.reset(seed=4)
     ranks = env.adversary.first_tactic_rank[env._campaign.techniques[1:]]
     assert np.all(np.diff(ranks) >= 0)
 
 
 def test_renders():
-    env = gym.make("TIE-Forecast-v1", render_mode="ansi")
+    env = gym.make("TIE-Forecast-v0", render_mode="ansi")
     env.reset(seed=0)
     env.step(env.action_space.sample())
     text = env.render()
     assert "forecast" in text and "revealed" in text
-    rgb = gym.make("TIE-Forecast-v1", render_mode="rgb_array")
+    rgb = gym.make("TIE-Forecast-v0", render_mode="rgb_array")
     rgb.reset(seed=0)
     rgb.step(rgb.action_space.sample())
     image = rgb.render()
@@ -309,7 +309,7 @@ def test_other_vocabulary_artifact_refused_for_replay(tmp_path, real_data_dir, b
         split=manifest.split,
     )
     save_model(model, tmp_path / "m", keep)
-    env = gym.make("TIE-ForecastReplay-v1", model=str(tmp_path / "m"), data_dir=str(real_data_dir))
+    env = gym.make("TIE-ForecastReplay-v0", model=str(tmp_path / "m"), data_dir=str(real_data_dir))
     with pytest.raises(DataError, match="vocabulary"):
         env.reset(seed=0)
 
@@ -317,7 +317,7 @@ def test_other_vocabulary_artifact_refused_for_replay(tmp_path, real_data_dir, b
 def test_recommender_features_match_greedy_ranking():
     from agents.baselines import GreedyAgent
 
-    env = gym.make("TIE-ForecastGuessFeatures-v1").unwrapped
+    env = gym.make("TIE-ForecastGuessFeatures-v0").unwrapped
     obs, info = env.reset(seed=2)
     n, schema = env.n_techniques, env.schema
     greedy = GreedyAgent(env.adversary.model, action_mode="guess")
@@ -335,7 +335,7 @@ def test_recommender_features_match_greedy_ranking():
 def test_native_vector_env_refuses_features_clearly():
     with pytest.raises(ValueError, match="sync"):
         gym.make_vec(
-            "TIE-ForecastGuessFeatures-v1", num_envs=2, vectorization_mode="vector_entry_point"
+            "TIE-ForecastGuessFeatures-v0", num_envs=2, vectorization_mode="vector_entry_point"
         )
 
 
@@ -351,12 +351,12 @@ def test_artifact_cannot_point_replay_outside_the_data_folder(tmp_path, real_dat
     manifest["data"]["corpus"]["file"] = name
     (artifact / "model.json").write_text(json.dumps(manifest))
     with pytest.raises(DataError, match=r"model\.json.*data\.corpus\.file"):
-        gym.make("TIE-ForecastReplay-v1", model=str(artifact), data_dir=str(real_data_dir))
+        gym.make("TIE-ForecastReplay-v0", model=str(artifact), data_dir=str(real_data_dir))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.int8, np.int64, np.uint64, np.longdouble, bool])
 def test_any_numeric_action_dtype_ranks_as_its_float64_forecast(dtype):
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     env.reset(seed=1)
     rng = np.random.default_rng(0)
     action = (rng.integers(0, 3, env.n_techniques)).astype(dtype)
@@ -370,7 +370,7 @@ def test_any_numeric_action_dtype_ranks_as_its_float64_forecast(dtype):
     "bad", ["5", b"5", None, True, 1 + 0j, np.array(["5"]), np.array([1 + 0j]), [5]]
 )
 def test_a_guess_of_the_wrong_type_is_a_clear_value_error(bad):
-    env = gym.make("TIE-ForecastGuess-v1").unwrapped
+    env = gym.make("TIE-ForecastGuess-v0").unwrapped
     env.reset(seed=0)
     with pytest.raises(ValueError, match="guess must be"):
         env.step(bad)
@@ -381,7 +381,7 @@ def test_a_guess_of_the_wrong_type_is_a_clear_value_error(bad):
 
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128, np.str_, object])
 def test_complex_or_non_numeric_scores_are_refused(dtype):
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     env.reset(seed=0)
     action = np.zeros(env.n_techniques).astype(dtype)
     with warnings.catch_warnings():
@@ -393,7 +393,7 @@ def test_complex_or_non_numeric_scores_are_refused(dtype):
 
 
 def test_observed_ids_are_ignored_not_refused_in_the_env():
-    env = gym.make("TIE-Forecast-v1").unwrapped
+    env = gym.make("TIE-Forecast-v0").unwrapped
     _, info = env.reset(seed=0, options={"observed": ["T1566", "T9999", "T1566", "T1059"]})
     assert env.seen_ids == ["T1566", "T1059"]
     assert set(info["ignored"]) == {"T9999", "T1566"}
@@ -402,7 +402,7 @@ def test_observed_ids_are_ignored_not_refused_in_the_env():
 
 
 def test_render_lists_what_was_seen_before_the_forecast():
-    env = gym.make("TIE-Forecast-v1", render_mode="ansi")
+    env = gym.make("TIE-Forecast-v0", render_mode="ansi")
     env.reset(seed=0)
     _, _, _, _, info = env.step(np.zeros(env.unwrapped.n_techniques, dtype=np.float32))
     text = env.render()

@@ -73,6 +73,14 @@ def test_flow_replay_needs_a_folder(tmp_path):
         env.reset(seed=0)
 
 
+def test_flows_given_without_a_data_folder_name_the_missing_bundle(data_dir, monkeypatch):
+    monkeypatch.delenv("TIE_DATA_DIR", raising=False)
+    env = gym.make("TIE-ForecastFlow-v0", flows=str(data_dir / "attack-flow"))
+    with pytest.raises(ValueError, match=r"ATT&CK bundle.*enterprise-attack.*Fix: set TIE_DATA_DIR") as caught:
+        env.reset(seed=0)
+    assert "pass flows=" not in str(caught.value)  # it was passed
+
+
 def test_flow_env_passes_the_checkers(real_data_dir):
     check_env(gym.make("TIE-ForecastFlow-v0", data_dir=str(real_data_dir)).unwrapped)
     check_env(gym.make("TIE-DefendFlow-v0", data_dir=str(real_data_dir)).unwrapped)
@@ -109,7 +117,7 @@ def test_every_forecast_id_replays_a_given_campaign(env_id, real_data_dir):
 
 
 def test_given_campaign_errors():
-    env = gym.make("TIE-Forecast-v1")
+    env = gym.make("TIE-Forecast-v0")
     for options, match in [
         ({"campaign": ["T1566.001"]}, "at least two"),
         ({"campaign": "T1566.001"}, "list"),
@@ -123,7 +131,7 @@ def test_given_campaign_errors():
 
 
 def test_defend_replays_a_given_campaign():
-    env = gym.make("TIE-Defend-v1")
+    env = gym.make("TIE-Defend-v0")
     _obs, info = env.reset(seed=0, options={"campaign": ["T1566.001", "T1059.001", "T1105"]})
     u = env.unwrapped
     assert info["campaign"] == "given"
@@ -135,19 +143,19 @@ def test_defend_replays_a_given_campaign():
 
 
 def test_vector_env_refuses_reset_options():
-    envs = gym.make_vec("TIE-Forecast-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    envs = gym.make_vec("TIE-Forecast-v0", num_envs=2, vectorization_mode="vector_entry_point")
     with pytest.raises(ValueError, match="no reset options"):
         envs.reset(seed=0, options={"campaign": ["T1566.001", "T1059.001"]})
 
 
 def test_learned_order_needs_tram_and_keeps_the_campaign(real_data_dir, tmp_path):
-    env = gym.make("TIE-Forecast-v1", order="learned", data_dir=str(real_data_dir))
-    model = gym.make("TIE-Forecast-v1", data_dir=str(real_data_dir))
+    env = gym.make("TIE-Forecast-v0", order="learned", data_dir=str(real_data_dir))
+    model = gym.make("TIE-Forecast-v0", data_dir=str(real_data_dir))
     env.reset(seed=4)
     model.reset(seed=4)
     learned, sampled = env.unwrapped._campaign.techniques, model.unwrapped._campaign.techniques
     # the same campaign (same seed, same set, same start), revealed in another order
     assert learned[0] == sampled[0] and sorted(learned) == sorted(sampled)
-    bare = gym.make("TIE-Forecast-v1", order="learned", data_dir=str(tmp_path))
+    bare = gym.make("TIE-Forecast-v0", order="learned", data_dir=str(tmp_path))
     with pytest.raises(ValueError, match="tram"):
         bare.reset(seed=0)

@@ -111,9 +111,9 @@ def test_mismatched_arguments_and_widths_are_refused():
 @pytest.mark.parametrize(
     ("env_id", "kwargs", "expected"),
     [
-        ("TIE-Forecast-v1", {}, {}),
-        ("TIE-ForecastGuessFeatures-v1", {}, {"recommender": True}),
-        ("TIE-Defend-v1", {}, {"detections": True}),
+        ("TIE-Forecast-v0", {}, {}),
+        ("TIE-ForecastGuessFeatures-v0", {}, {"recommender": True}),
+        ("TIE-Defend-v0", {}, {"detections": True}),
     ],
 )
 def test_env_spaces_are_the_schema_spaces(env_id, kwargs, expected):
@@ -125,7 +125,7 @@ def test_env_spaces_are_the_schema_spaces(env_id, kwargs, expected):
 
 
 def test_single_env_observations_are_the_encode_of_its_state():
-    env = gym.make("TIE-ForecastGuessFeatures-v1").unwrapped
+    env = gym.make("TIE-ForecastGuessFeatures-v0").unwrapped
     obs, _ = env.reset(seed=3)
     for _ in range(5):
         expected = env.schema.encode(
@@ -144,7 +144,7 @@ def test_single_env_observations_are_the_encode_of_its_state():
 
 
 def test_defend_observation_decodes_to_its_state():
-    env = gym.make("TIE-Defend-v1", budget=4).unwrapped
+    env = gym.make("TIE-Defend-v0", budget=4).unwrapped
     env.reset(seed=0)
     target = int(np.flatnonzero(env.action_masks()[: env.n_techniques])[0])
     obs, *_ = env.step(target)
@@ -157,11 +157,11 @@ def test_defend_observation_decodes_to_its_state():
 
 
 def test_vector_env_rows_are_the_single_encode_of_each_env_state():
-    env = gym.make_vec("TIE-Forecast-v1", num_envs=6, vectorization_mode="vector_entry_point")
+    env = gym.make_vec("TIE-Forecast-v0", num_envs=6, vectorization_mode="vector_entry_point")
     base = env.unwrapped
     obs, _ = env.reset(seed=0)
     env.action_space.seed(0)
-    single = gym.make("TIE-Forecast-v1").unwrapped.schema
+    single = gym.make("TIE-Forecast-v0").unwrapped.schema
     assert base.schema == single and base.single_observation_space == single.space
     for _ in range(40):  # long enough for some envs to autoreset
         for i in range(6):

@@ -6,7 +6,7 @@ import tie_gym  # noqa: F401
 from tie_gym.vector import ForecastVectorEnv
 
 
-def _make(num_envs=8, env_id="TIE-Forecast-v1", **kwargs):
+def _make(num_envs=8, env_id="TIE-Forecast-v0", **kwargs):
     return gym.make_vec(
         env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
     )
@@ -62,7 +62,7 @@ def test_next_step_autoreset_and_perfect_forecast():
 
 
 def test_guess_mode_masks_and_bad_actions():
-    env = _make(num_envs=3, env_id="TIE-ForecastGuess-v1")
+    env = _make(num_envs=3, env_id="TIE-ForecastGuess-v0")
     with pytest.raises(gym.error.ResetNeeded):
         env.step(np.zeros(3, dtype=np.int64))
     env.reset(seed=0)
@@ -86,7 +86,7 @@ def _greedy(observation, schema, weights):
 
 
 def _single_greedy_rate(steps=3000, **kwargs):
-    env = gym.make("TIE-Forecast-v1", **kwargs)
+    env = gym.make("TIE-Forecast-v0", **kwargs)
     schema, weights = env.unwrapped.schema, env.unwrapped.adversary.model.weights
     obs, _ = env.reset(seed=0)
     hits = []
@@ -135,9 +135,9 @@ def test_the_vector_env_shares_the_single_envs_task_and_builds_no_template():
 
     kwargs = {"k": 5, "reward": "ndcg", "campaign": "generative", "order": "random"}
     vector = gym.make_vec(
-        "TIE-Forecast-v1", num_envs=3, vectorization_mode="vector_entry_point", **kwargs
+        "TIE-Forecast-v0", num_envs=3, vectorization_mode="vector_entry_point", **kwargs
     ).unwrapped
-    single = gym.make("TIE-Forecast-v1", **kwargs).unwrapped
+    single = gym.make("TIE-Forecast-v0", **kwargs).unwrapped
     assert vector.task == single.task and vector.single_action_space == single.action_space
     assert not any(isinstance(value, ForecastEnv) for value in vars(vector).values())
 
@@ -146,7 +146,7 @@ def test_the_vector_env_shares_the_single_envs_task_and_builds_no_template():
     "guesses", [["a", "b"], [0.5, 1.0], [0, 10_000], [[0], [1]], [np.nan, 0.0]]
 )
 def test_bad_vector_guesses_are_one_clear_error(guesses):
-    env = gym.make_vec("TIE-ForecastGuess-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    env = gym.make_vec("TIE-ForecastGuess-v0", num_envs=2, vectorization_mode="vector_entry_point")
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"guesses must"):
         env.step(np.array(guesses))
@@ -158,14 +158,14 @@ def test_bad_vector_guesses_are_one_clear_error(guesses):
 )
 def test_non_integer_lengths_are_refused_by_both_envs(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        gym.make("TIE-Forecast-v1", **kwargs)
+        gym.make("TIE-Forecast-v0", **kwargs)
     with pytest.raises(ValueError, match=message):
         _make(3, **kwargs)
 
 
 def _defend_vec(num_envs, **kwargs):
     return gym.make_vec(
-        "TIE-Defend-v1", num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
+        "TIE-Defend-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs
     )
 
 
@@ -190,7 +190,7 @@ def test_defend_vector_matches_the_single_env_on_the_same_campaigns():
         done |= terminated | truncated
         if done.all():
             break
-    single = gym.make("TIE-Defend-v1")
+    single = gym.make("TIE-Defend-v0")
     ids = single.unwrapped.adversary.vocabulary
     for i in range(6):
         got, _ = single.reset(options={"campaign": [ids[c] for c in campaigns[i]]})

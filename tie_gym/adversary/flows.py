@@ -44,13 +44,24 @@ class FlowReplay:
         root = self.data_dir or os.environ.get("TIE_DATA_DIR")
         folder = Path(self.flow_dir) if self.flow_dir else Path(root or ".") / "attack-flow"
         catalog = attack_catalog(self.manifest, self.data_dir)
-        if catalog is None or not folder.is_dir():
+        if not folder.is_dir():
             raise DataError(
                 folder if self.flow_dir or root else None,
-                None if self.flow_dir or root else "TIE_DATA_DIR",
-                "flow replay needs a folder of Attack Flow files and the model's ATT&CK bundle",
-                "set TIE_DATA_DIR (or data_dir=) to the folder holding attack-flow/ and attack/, "
-                "or pass flows= a folder of .afb/.json flows",
+                "flows" if self.flow_dir else None if root else "TIE_DATA_DIR",
+                "flow replay needs a folder of Attack Flow files (.afb or STIX .json)"
+                + ("" if self.flow_dir or root else ", and neither flows= nor TIE_DATA_DIR is set"),
+                "pass flows= a folder of flows, or set TIE_DATA_DIR (or data_dir=) to the folder "
+                "holding attack-flow/",
+            )
+        if catalog is None:
+            release = self.manifest.data.attack_file if self.manifest.data else "its ATT&CK bundle"
+            raise DataError(
+                folder,
+                None,
+                f"reading flows needs the ATT&CK bundle the model was trained with ({release}), "
+                "to follow revoked IDs and name tactics, and no data folder holds it",
+                f"set TIE_DATA_DIR (or data_dir=) to a folder with attack/{release}; "
+                "`python -m recommenders.download --dest data` fetches it",
             )
         usable = [
             flow

@@ -115,12 +115,12 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     On a catch at reveal `t` of a campaign of length `L`: `1 + catch_bonus · (L − t) / L`;
     each deployed detection costs `detection_cost`. `info["reward_terms"]` itemises them.
 
-    Trivial and heuristic policies (`python -m agents.evaluate --env TIE-Defend-v1
+    Trivial and heuristic policies (`python -m agents.evaluate --env TIE-Defend-v0
     TIE-DefendEvasive-v0 --episodes 300`: episodes and defenders seeded from 100000; share of
     campaigns caught / mean return), static adversary | evasive (`adversary="evasive"`,
     evasion 0.5):
 
-    | policy | TIE-Defend-v1 | TIE-DefendEvasive-v0 |
+    | policy | TIE-Defend-v0 | TIE-DefendEvasive-v0 |
     |---|---|---|
     | always wait | 0% / 0.00 | 0% / 0.00 |
     | constant: always technique 0 (one detection) | 2% / 0.01 | 1% / −0.00 |
@@ -166,13 +166,11 @@ class DefendEnv(gym.Env[np.ndarray, int]):
 
     ## Version History
 
-    - TIE-DefendEvasive-v0 (new): the evasive adversary. TIE-DefendFlow-v0 (new): Attack Flow
-      incidents in real order. Every id gained `options={"campaign": …}`; unknown options are an
-      error (they were ignored). Fixed against this docstring: a deploy on a seen technique
-      spent a detection and its cost (it is masked: now a free wait), and the single env went on
-      stepping, and paying catches, after a catch.
-    - v1: the adversary of TIE-Forecast-v1 (scores standardised per step, temperature 1.65).
-    - v0: initial release.
+    - v0 (unreleased): every id (CHANGELOG.md). Folded into it before the first release: the
+      adversary of TIE-Forecast-v0 (scores standardised per step, temperature 1.65); the evasive
+      adversary (TIE-DefendEvasive-v0); Attack Flow incidents in real order (TIE-DefendFlow-v0);
+      `options={"campaign": …}`, unknown options an error; a deploy on a seen technique is
+      masked (a free wait); no stepping, and no catch paid, after a catch.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 2}

@@ -134,7 +134,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     sorted vocabulary), never in the defender's favour, so a constant or saturated (±1) action is
     one fixed top-k and earns chance. Measured (300 episodes from seed 100000, hit@k / NDCG@k):
 
-    | policy | TIE-Forecast-v1 | TIE-ForecastReplay-v1 | TIE-ForecastHard-v1 (k=3) |
+    | policy | TIE-Forecast-v0 | TIE-ForecastReplay-v0 | TIE-ForecastHard-v0 (k=3) |
     |--------|-----------------|-----------------------|---------------------------|
     | constant action (all 0) | 0.012 / 0.006 | 0.022 / 0.009 | 0.005 / 0.004 |
     | saturated (±1 on a fixed half) | 0.014 / 0.007 | 0.019 / 0.009 | 0.005 / 0.004 |
@@ -207,14 +207,11 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
 
     ## Version History
 
-    - TIE-ForecastFlow-v0 and TIE-ForecastFlowGuess-v0 (new): Attack Flow replay. Every id
-      gained `options={"campaign": …}`; an unknown reset option is now an error (it was ignored).
-    - v1: ties rank in column order (v0 ranked them in the defender's favour, so a constant
-      action scored 1.0); the generative adversary standardises its scores at every step
-      (temperature 1.65; v0 used one fixed scale at 5.0, and campaigns grew easier as they went
-      on); a set given at reset is folded in whole (v0 kept its last technique); max_length must
-      leave a technique to forecast.
-    - v0: initial release.
+    - v0 (unreleased): every id. Pre-release changes folded into it (CHANGELOG.md): ties rank in
+      column order (a constant action scored 1.0 before); the generative adversary standardises
+      its scores at every step (temperature 1.65); a set given at reset is folded in whole;
+      max_length must leave a technique to forecast; Attack Flow replay (TIE-ForecastFlow-v0,
+      TIE-ForecastFlowGuess-v0); `options={"campaign": …}`; an unknown reset option is an error.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
