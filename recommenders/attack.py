@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -262,3 +263,75 @@ def load_catalog(path: str | Path) -> TechniqueCatalog:
         version=version,
         version_source=version_source,
     )
+
+
+@dataclass(frozen=True)
+class ReleaseMap:
+    """A model's technique vocabulary (trained on one ATT&CK release) seen through another.
+
+    A user on a newer (or older) release gives and reads IDs of their release: `to_model` turns
+    theirs into the model's columns, `to_user` the model's forecast into theirs. An ID revoked
+    in the user's release follows its `revoked_by` chain to the active technique that replaced it;
+    deprecated and unknown ones have no counterpart and are listed with why (`unmapped`).
+    """
+
+    release: str
+    """The user's release, e.g. "ATT&CK v18.1"."""
+    to_user: dict[str, str]
+    """Model ID → the user's active ID (itself, or the technique that replaced it)."""
+    to_model: dict[str, tuple[str, ...]]
+    """User ID → the model IDs it stands for (two revoked into one give two)."""
+    unmapped: dict[str, str]
+    """Model ID → why the user's release has no technique for it."""
+    new: tuple[str, ...]
+    """Active IDs of the user's release that the model has no column for (added since)."""
+
+    def report(self) -> dict[str, Any]:
+        """What could and could not be mapped, as the API and CLI show it."""
+        renamed = {m: u for m, u in self.to_user.items() if m != u}
+        return {
+            "release": self.release,
+            "mapped": len(self.to_user),
+            "replaced": renamed,
+            "unmapped": self.unmapped,
+            "new_in_release": len(self.new),
+        }
+
+    def user_id(self, technique_id: str, catalog: TechniqueCatalog) -> tuple[str | None, str]:
+        """An ID as given by the user → (their active ID or None, why not)."""
+        technique = technique_id.strip().upper()
+        seen: set[str] = set()
+        while catalog.status(technique) == "revoked" and technique not in seen:
+            seen.add(technique)
+            technique = catalog.techniques[technique].revoked_by or ""
+        status = catalog.status(technique)
+        if status == "active":
+            return technique, ""
+        if status == "deprecated":
+            return None, f"deprecated in {self.release}"
+        return None, f"unknown to {self.release}"
+
+
+def map_release(vocabulary: Iterable[str], user: TechniqueCatalog) -> ReleaseMap:
+    """How a model's vocabulary reads in the user's release `user` (`ReleaseMap`)."""
+    release = f"ATT&CK v{user.version}" if user.version else user.source
+    to_user: dict[str, str] = {}
+    unmapped: dict[str, str] = {}
+    for technique in vocabulary:
+        status = user.status(technique)
+        target, seen = technique, set()
+        while status == "revoked" and target not in seen:
+            seen.add(target)
+            target = user.techniques[target].revoked_by or ""
+            status = user.status(target)
+        if status == "active":
+            to_user[technique] = target
+        elif seen:
+            unmapped[technique] = f"revoked in {release} with no active successor"
+        else:
+            unmapped[technique] = f"{status} in {release}"
+    to_model: dict[str, list[str]] = {}
+    for model_id, user_id in to_user.items():
+        to_model.setdefault(user_id, []).append(model_id)
+    new = tuple(t for t in user.active_ids() if t not in to_model)
+    return ReleaseMap(release, to_user, {u: tuple(m) for u, m in to_model.items()}, unmapped, new)

@@ -16,6 +16,7 @@ through actions without a usable technique.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import warnings
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 class FlowWarning(UserWarning):
     """A flow was read with part of it left out (a loop, a technique_id that is not text): the
     rest is usable, but a script should see what was dropped, so it is a warning, not a log line."""
+
 
 FLOW_SUFFIXES = (".afb", ".json")
 FIX = "export the flow again from the Attack Flow Builder (.afb) or as an Attack Flow STIX bundle"
@@ -342,7 +344,13 @@ def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
     close a cycle are dropped and kept in `Flow.loops` (see `_drop_loops`).
     """
     path = Path(path)
-    payload = read_json(path)
+    return flow_from_payload(read_json(path), path, catalog)
+
+
+def flow_from_payload(payload: Any, source: str | Path, catalog: TechniqueCatalog) -> Flow:
+    """`read_flow` of a flow already parsed from JSON (e.g. an upload); `source` names it in
+    errors and in `Flow.source`, and is never opened."""
+    path = Path(source)
     if isinstance(payload, dict) and payload.get("type") == "bundle":
         name, graph = _read_stix(payload, path)
     elif isinstance(payload, dict) and str(payload.get("schema", "")).startswith("attack_flow"):
@@ -365,7 +373,7 @@ def read_flow(path: str | Path, catalog: TechniqueCatalog) -> Flow:
             if drawn is not None and not isinstance(drawn, str):
                 warnings.warn(
                     f"{path}: action {key!r} has technique_id {drawn!r}, not a string: kept as a "
-                    "tactic-only step; write the ID as text (e.g. \"T1059.001\")",
+                    'tactic-only step; write the ID as text (e.g. "T1059.001")',
                     FlowWarning,
                     stacklevel=2,
                 )
@@ -540,3 +548,72 @@ def copies_of(
         or jaccard(own, techniques) >= overlap
         or any(jaccard(techniques, other) >= 0.8 for other in others)
     ]
+
+
+ATTACK_FLOW_EXTENSION = "extension-definition--fb9c968a-745b-4ade-9b25-c324172197f4"
+"""The Attack Flow STIX extension's id (Attack Flow 2.x, MITRE CTID)."""
+
+
+def suggestions_bundle(
+    flow: Flow, suggestions: Sequence[tuple[str, str, str]], created: str
+) -> dict[str, Any]:
+    """The flow as an Attack Flow STIX bundle, its last actions leading through an OR operator
+    to the suggested next actions, for the Attack Flow Builder to open.
+
+    Args:
+        suggestions: (technique ID, name, description) of each suggested action, best first.
+        created: STIX timestamp for the new objects (the caller's clock, so output is testable).
+    """
+
+    def stix_id(kind: str, key: str) -> str:
+        """A UUID-shaped id derived from the flow and the object: the same input, the same file."""
+        h = hashlib.sha256(f"{flow.source}|{key}".encode()).hexdigest()
+        return f"{kind}--{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+    def sdo(kind: str, key: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "spec_version": "2.1",
+            "id": stix_id(kind, key),
+            "created": created,
+            "modified": created,
+            "extensions": {ATTACK_FLOW_EXTENSION: {"extension_type": "new-sdo"}},
+            **fields,
+        }
+
+    actions = [
+        sdo(
+            "attack-action",
+            a.key,
+            name=a.name or a.technique or "action",
+            **({"technique_id": a.technique} if a.technique else {}),
+            **({"tactic_id": a.tactic} if a.tactic else {}),
+        )
+        for a in flow.actions
+    ]
+    suggested = [
+        sdo("attack-action", f"suggested {t}", name=name, technique_id=t, description=why)
+        for t, name, why in suggestions
+    ]
+    operator = sdo(
+        "attack-operator", "suggested next", operator="OR", effect_refs=[s["id"] for s in suggested]
+    )
+    for action, next_ in zip(actions, flow.successors, strict=True):
+        action["effect_refs"] = [actions[j]["id"] for j in next_]
+    ends = [a for a, next_ in zip(actions, flow.successors, strict=True) if not next_]
+    for action in ends:
+        action["effect_refs"] = [operator["id"]]
+    starts = {j for next_ in flow.successors for j in next_}
+    head = sdo(
+        "attack-flow",
+        "flow",
+        name=f"{flow.name} + suggested next",
+        description="The flow's actions, then the techniques tie-gym forecasts next (OR).",
+        scope="incident",
+        start_refs=[a["id"] for i, a in enumerate(actions) if i not in starts],
+    )
+    return {
+        "type": "bundle",
+        "id": stix_id("bundle", "bundle"),
+        "objects": [head, *actions, operator, *suggested],
+    }

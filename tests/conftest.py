@@ -271,3 +271,26 @@ def require_real_data() -> Path:
 def real_data_dir() -> Path:
     """The real data (TIE_DATA_DIR); tests that need it skip when it is not set."""
     return require_real_data()
+
+
+@pytest.fixture(scope="session")
+def text_model(tmp_path_factory):
+    """A tiny text mapper that knows two techniques (T1003.001 mimikatz/lsass, T1053.005
+    schtasks) and one kind of noise."""
+    from recommenders.text.corpus import Sentence
+    from recommenders.text.mapper import TextMapper
+
+    rng = np.random.default_rng(0)
+    words = {
+        "T1003.001": ["mimikatz", "lsass"],
+        "T1053.005": ["schtasks", "scheduled"],
+        None: ["lunch", "weather"],
+    }
+    sentences = []
+    for i in range(300):
+        technique = list(words)[i % 3]
+        text = " ".join([*rng.choice(["the", "actor", "then", "host"], 4), *words[technique]])
+        sentences.append(Sentence(text, (technique,) if technique else ()))
+    path = tmp_path_factory.mktemp("text") / "model"
+    TextMapper(threshold=0.5).fit(sentences).save(path)
+    return path

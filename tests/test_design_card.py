@@ -8,6 +8,8 @@ its module's own parser, naming only registered env ids.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import re
 import shlex
@@ -40,6 +42,8 @@ def readme_commands() -> list[list[str]]:
             line = line.split("  #", 1)[0].strip()
             if line.startswith("python -m "):
                 commands.append(shlex.split(line)[2:])
+            elif line.startswith("tie-gym "):  # the console script of recommenders.service
+                commands.append(["recommenders.service", *shlex.split(line)[1:]])
     return commands
 
 
@@ -101,7 +105,9 @@ def test_readme_python_block_runs(index, trained_folder):
 
 @pytest.mark.parametrize("argv", readme_commands(), ids=lambda argv: " ".join(argv)[:60])
 def test_readme_command_parses(argv):
-    module = __import__(argv[0], fromlist=["build_parser"])
+    name = argv[0]  # `python -m PACKAGE` runs PACKAGE.__main__
+    is_package = importlib.util.find_spec(name).submodule_search_locations is not None
+    module = importlib.import_module(f"{name}.__main__" if is_package else name)
     args = module.build_parser().parse_args(argv[1:])  # an unknown flag or choice exits here
     assert args is not None
 
@@ -114,4 +120,9 @@ def test_readme_names_only_registered_ids():
 
 def test_readme_shows_commands():
     modules = {argv[0] for argv in readme_commands()}
-    assert {"agents.train", "agents.evaluate", "recommenders.forecast"} <= modules
+    assert {
+        "agents.train",
+        "agents.evaluate",
+        "recommenders.forecast",
+        "recommenders.service",
+    } <= modules

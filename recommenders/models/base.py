@@ -82,6 +82,16 @@ class Recommender(ABC):
         """
         return RecomputeFoldIn(self, batch)
 
+    def contributions(self, columns: np.ndarray) -> np.ndarray | None:
+        """Each observed technique's share of every score, when the family's fold-in is additive.
+
+        For a report that has seen `columns` (distinct, binary), a (len(columns), techniques)
+        array whose column sums are `score` of that report: row i is what seeing columns[i]
+        adds to each technique. None when the family has no exact decomposition (the forecast
+        library then explains by leave-one-out, and says so).
+        """
+        return None
+
     @abstractmethod
     def state_dict(self) -> dict[str, np.ndarray]:
         """Learned arrays only: what an artifact stores (never a pickled object)."""

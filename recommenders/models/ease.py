@@ -36,6 +36,10 @@ class EASE(Recommender):
         observed = self._check_observed(observed)
         return np.asarray(observed @ self.weights, dtype=np.float32)
 
+    def contributions(self, columns: np.ndarray) -> np.ndarray:
+        """x·B is a sum of rows of B: seeing technique i adds B[i, j] to technique j."""
+        return np.asarray(self.weights[np.asarray(columns, dtype=np.int64)], dtype=np.float64)  # type: ignore[index]
+
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}  # type: ignore[dict-item]
 

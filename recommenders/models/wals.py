@@ -220,6 +220,18 @@ class WALS(FactorModel):
     def incremental_fold_in(self, batch: int) -> WalsFoldIn:
         return WalsFoldIn(self, batch)
 
+    def contributions(self, columns: np.ndarray) -> np.ndarray:
+        """For a given seen set S the row solve is linear in its right-hand side: the report's
+        factors are A_S⁻¹ b with b = h Σ_{i∈S} y_i, so technique i adds h·(A_S⁻¹ y_i)ᵀ y_j to
+        technique j (A_S depends on the whole set, so a share is exact for this set only)."""
+        columns = np.asarray(columns, dtype=np.int64)
+        fold_in = WalsFoldIn(self, 1)
+        fold_in.add(np.zeros(len(columns), dtype=np.int64), columns)
+        system = self.row_system
+        _, rhs_weight = self.binary_weights
+        shares = rhs_weight * system.item_factors[columns] @ fold_in.inverse(0).T
+        return shares @ system.item_factors_t
+
 
 @dataclass(frozen=True)
 class RowSystem:
@@ -268,6 +280,10 @@ class WalsFoldIn(IncrementalFoldIn):
         denominator = 1.0 + g * np.einsum("ri,ri->r", y, u)
         inverse -= (g / denominator)[:, None, None] * u[:, :, None] * u[:, None, :]
         self._inverse[rows] = inverse
+
+    def inverse(self, row: int) -> np.ndarray:
+        """A⁻¹ of one row's system, (k, k), symmetric."""
+        return self._inverse[row]
 
     def scores(self, rows: Rows) -> np.ndarray:
         factors = np.einsum("rij,rj->ri", self._inverse[rows], self._rhs[rows])

@@ -74,7 +74,9 @@ def test_stix_bundle_with_a_loop(data_dir, catalog):
 def test_a_non_string_technique_id_is_a_warning_naming_file_and_action(tmp_path, catalog):
     path = tmp_path / "odd.json"
     path.write_text(json.dumps(make_stix_flow("Odd", ["T1001", 1059, "T1004"])))
-    with pytest.warns(FlowWarning, match=r"odd.json: action 'attack-action--1'.*1059.*not a string"):
+    with pytest.warns(
+        FlowWarning, match=r"odd.json: action 'attack-action--1'.*1059.*not a string"
+    ):
         flow = read_flow(path, catalog)
     assert flow.techniques == ["T1001", "T1004"]
 

@@ -11,27 +11,8 @@ import pytest
 import tie_gym  # noqa: F401
 from recommenders.artifacts import ModelManifest, TrainingData
 from recommenders.errors import DataError
-from recommenders.forecast import main, observed_techniques
-from recommenders.text.corpus import Sentence
-from recommenders.text.mapper import TextMapper
-
-
-@pytest.fixture(scope="module")
-def text_model(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    words = {
-        "T1003.001": ["mimikatz", "lsass"],
-        "T1053.005": ["schtasks", "scheduled"],
-        None: ["lunch", "weather"],
-    }
-    sentences = []
-    for i in range(300):
-        technique = list(words)[i % 3]
-        text = " ".join([*rng.choice(["the", "actor", "then", "host"], 4), *words[technique]])
-        sentences.append(Sentence(text, (technique,) if technique else ()))
-    path = tmp_path_factory.mktemp("text") / "model"
-    TextMapper(threshold=0.5).fit(sentences).save(path)
-    return path
+from recommenders.forecast import observed_techniques
+from recommenders.forecast.cli import main
 
 
 def test_techniques_to_forecast_json(capsys, monkeypatch, tmp_path):
@@ -76,10 +57,14 @@ def test_text_to_forecast(capsys, monkeypatch, tmp_path, text_model):
     assert "T1003.001" in out and "203.0.113.5" in out and "Most likely next techniques" in out
 
 
-def test_text_that_is_not_a_file_points_at_standard_input(caplog, monkeypatch, tmp_path, text_model):
+def test_text_that_is_not_a_file_points_at_standard_input(
+    caplog, monkeypatch, tmp_path, text_model
+):
     monkeypatch.chdir(tmp_path)
     assert main(["--text", "some words", "--text-model", str(text_model)]) == 2
-    assert "no such file" in caplog.text and "'-'" in caplog.text and "standard input" in caplog.text
+    assert (
+        "no such file" in caplog.text and "'-'" in caplog.text and "standard input" in caplog.text
+    )
 
 
 def test_text_from_standard_input(capsys, monkeypatch, tmp_path, text_model):

@@ -76,7 +76,9 @@ def test_flow_replay_needs_a_folder(tmp_path):
 def test_flows_given_without_a_data_folder_name_the_missing_bundle(data_dir, monkeypatch):
     monkeypatch.delenv("TIE_DATA_DIR", raising=False)
     env = gym.make("TIE-ForecastFlow-v0", flows=str(data_dir / "attack-flow"))
-    with pytest.raises(ValueError, match=r"ATT&CK bundle.*enterprise-attack.*Fix: set TIE_DATA_DIR") as caught:
+    with pytest.raises(
+        ValueError, match=r"ATT&CK bundle.*enterprise-attack.*Fix: set TIE_DATA_DIR"
+    ) as caught:
         env.reset(seed=0)
     assert "pass flows=" not in str(caught.value)  # it was passed
 

@@ -1,19 +1,17 @@
-"""`python -m recommenders.forecast`: "given what I saw, what comes next, and why".
+"""The forecast: "given what I saw, what comes next, and why".
 
-Input is either incident text (`--text FILE`, mapped to techniques with evidence and IoCs) or
-technique IDs (`--techniques T1566.001,T1059.001`). The recommender folds the observed techniques
-in and ranks every other technique; output is a readable report, `--json`, and optionally an
-ATT&CK Navigator layer (`--navigator layer.json`).
+One library for every front door (the CLI `python -m recommenders.forecast`, the service and its
+web page, the environments' `options={"observed"|"text"}`): observed IDs are normalised against
+the model's vocabulary (`observed_techniques`), folded in, ranked, and each forecast is explained
+by the observed techniques that drove it (`Forecast`, `Prediction.because`): exactly for families
+whose fold-in is additive (EASE, WALS: `Recommender.contributions`), by leave-one-out otherwise.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,11 +21,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, load_model, resolve_model_dir
+from recommenders.artifacts import DEFAULT_MODEL_DIR, ModelManifest, resolve_model_dir
 from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog, load_catalog
 from recommenders.errors import DataError
 from recommenders.models import Recommender
-from recommenders.navigator import forecast_layer, write_layer
+from recommenders.navigator import forecast_layer
 
 log = logging.getLogger("recommenders.forecast")
 
@@ -178,170 +176,116 @@ def navigator_attack_version(manifest: ModelManifest) -> str:
     return str(version).split(".")[0] if version else "15"
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """One forecast technique, with the observed techniques that drove it."""
+
+    rank: int
+    technique: str
+    name: str
+    tactics: tuple[str, ...]
+    score: float
+    relative: float
+    """The score rescaled to [0, 1] over the ranked techniques (Navigator's colour scale)."""
+    because: tuple[tuple[str, float], ...]
+    """(observed ID, its share of the score), largest first: "because you saw …"."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "technique": self.technique,
+            "name": self.name,
+            "tactics": list(self.tactics),
+            "score": self.score,
+            "relative": self.relative,
+            "because": [{"technique": t, "contribution": c} for t, c in self.because],
+        }
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What comes next after `observed`, and why."""
+
+    observed: tuple[str, ...]
+    predictions: tuple[Prediction, ...]
+    explanation: str
+    """"exact" (the shares sum to the score) or "leave-one-out" (score lost without each)."""
+    ignored: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "observed": list(self.observed),
+            "ignored": self.ignored,
+            "explanation": self.explanation,
+            "forecast": [p.to_json() for p in self.predictions],
+        }
+
+    def navigator_layer(self, attack_version: str) -> dict[str, Any]:
+        """The forecast as an ATT&CK Navigator layer (observed in blue, forecast graded)."""
+        return forecast_layer(
+            list(self.observed),
+            [(p.technique, p.relative) for p in self.predictions],
+            attack_version=attack_version,
+        )
+
+
+def _row(columns: list[int], width: int) -> sp.csr_matrix:
+    return sp.csr_matrix(
+        (np.ones(len(columns), dtype=np.float32), ([0] * len(columns), columns)), shape=(1, width)
+    )
+
+
+def explain_scores(model: Recommender, columns: list[int], width: int) -> tuple[np.ndarray, str]:
+    """(len(columns), width) shares of each observed column in every score, and how they were
+    found: the family's exact decomposition, else the score each loses without that column."""
+    exact = model.contributions(np.asarray(columns, dtype=np.int64))
+    if exact is not None:
+        return np.asarray(exact, dtype=np.float64), "exact"
+    full = np.asarray(model.score(_row(columns, width)), dtype=np.float64)[0]
+    without = np.vstack(
+        [
+            np.asarray(model.score(_row(columns[:i] + columns[i + 1 :], width)), dtype=np.float64)[
+                0
+            ]
+            for i in range(len(columns))
+        ]
+    )
+    return full[None, :] - without, "leave-one-out"
+
+
 def forecast(
-    model: Recommender, manifest: ModelManifest, observed: list[str], k: int = 10
-) -> list[dict[str, Any]]:
+    model: Recommender,
+    manifest: ModelManifest,
+    observed: list[str],
+    k: int = 10,
+    ignored: dict[str, str] | None = None,
+    reasons: int = 3,
+) -> Forecast:
     """Top-k next techniques for an observed set of IDs from the model's vocabulary (see
-    `observed_techniques`)."""
+    `observed_techniques`), each with the `reasons` observed techniques that raised it most."""
     vocabulary = manifest.technique_ids
     index = {t: i for i, t in enumerate(vocabulary)}
     known = [index[t] for t in observed]
-    row = sp.csr_matrix(
-        (np.ones(len(known), dtype=np.float32), ([0] * len(known), known)),
-        shape=(1, len(vocabulary)),
-    )
-    scores = np.asarray(model.score(row), dtype=np.float64)[0]
+    scores = np.asarray(model.score(_row(known, len(vocabulary))), dtype=np.float64)[0]
     scores[known] = -np.inf
     top = np.argsort(-scores, kind="stable")[:k]
     finite = scores[np.isfinite(scores)]
     low, high = float(finite.min()), float(finite.max())
+    shares, how = explain_scores(model, known, len(vocabulary))
     names, tactics = manifest.technique_names, manifest.technique_tactics
-    return [
-        {
-            "rank": r + 1,
-            "technique": vocabulary[j],
-            "name": names.get(vocabulary[j], ""),
-            "tactics": list(tactics.get(vocabulary[j], ())),
-            "score": float(scores[j]),
-            "relative": (float(scores[j]) - low) / (high - low) if high > low else 0.0,
-        }
-        for r, j in enumerate(top)
-    ]
-
-
-def read_text(path: str) -> str:
-    """Incident text from a file or '-' (stdin); a few undecodable bytes are replaced, binary
-    data is refused (`recommenders.text.mapper.as_text`)."""
-    from recommenders.text.mapper import as_text
-
-    if path != "-" and not Path(path).is_file():
-        raise ValueError(
-            f"--text {path[:60]!r}: no such file; give a text file, or '-' to read the text from "
-            "standard input (echo 'what you saw' | python -m recommenders.forecast --text -)"
-        )
-    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    text = as_text(raw, "<stdin>" if path == "-" else path)
-    if not text.strip():
-        raise ValueError(f"{path}: the text is empty; paste an incident summary or report")
-    return text
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m recommenders.forecast", description=__doc__.splitlines()[0]
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--text", help="incident text file, or '-' to read the text from standard input"
-    )
-    source.add_argument("--techniques", help="comma-separated technique IDs already observed")
-    parser.add_argument(
-        "--model",
-        help="recommender (model, run or output folder; default: runs/ or the shipped model)",
-    )
-    parser.add_argument(
-        "--text-model",
-        help="text mapper folder (default: $TIE_TEXT_MODEL, else runs/text, where `make text` "
-        "writes)",
-    )
-    parser.add_argument(
-        "--threshold", type=float, help="text mapper confidence threshold (default: the model's)"
-    )
-    parser.add_argument("-k", type=int, default=10, help="how many next techniques (default 10)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--navigator", help="write an ATT&CK Navigator layer to this file")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    text_dir: Path | None = None
-    try:
-        model_dir = resolve_model_dir(args.model or default_model()).absolute()
-        model, manifest = load_model(model_dir)
-        mapping = None
-        if args.text:
-            from recommenders.text.mapper import TextMapper, text_model_dir
-
-            text_dir = text_model_dir(args.text_model)
-            mapper = TextMapper.load(text_dir)
-            mapping = mapper.map_text(read_text(args.text), threshold=args.threshold)
-            if not mapping.techniques:
-                message = "no ATT&CK technique found in the text at this threshold (try a lower --threshold)"
-                print(
-                    json.dumps(
-                        {
-                            "model": str(model_dir),
-                            "text_model": str(text_dir),
-                            "found": mapping.to_json(),
-                            "forecast": [],
-                            "note": message,
-                        },
-                        indent=2,
-                    )
-                    if args.json
-                    else message
-                )
-                return 0
-            given, what = mapping.technique_ids(), "the techniques found in the text"
-        else:
-            given, what = args.techniques.split(","), "--techniques"
-        observed = observed_techniques(given, manifest, what=what)
-        ranked = forecast(model, manifest, observed.usable, args.k)
-    except (DataError, ValueError, OSError) as exc:
-        log.error("error: %s", exc)
-        return 2
-    if args.navigator:
-        write_layer(
-            args.navigator,
-            forecast_layer(
-                observed.usable,
-                [(r["technique"], r["relative"]) for r in ranked],
-                attack_version=navigator_attack_version(manifest),
-            ),
-        )
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "model": str(model_dir),
-                    "text_model": None if text_dir is None else str(text_dir),
-                    "observed": observed.usable,
-                    "ignored": observed.ignored,
-                    "found": mapping.to_json() if mapping else None,
-                    "forecast": ranked,
-                },
-                indent=2,
+    predictions = []
+    for r, j in enumerate(top):
+        order = np.argsort(-shares[:, j], kind="stable")[:reasons]
+        because = tuple((observed[i], float(shares[i, j])) for i in order if shares[i, j] > 0)
+        predictions.append(
+            Prediction(
+                rank=r + 1,
+                technique=vocabulary[j],
+                name=names.get(vocabulary[j], ""),
+                tactics=tuple(tactics.get(vocabulary[j], ())),
+                score=float(scores[j]),
+                relative=(float(scores[j]) - low) / (high - low) if high > low else 0.0,
+                because=because,
             )
         )
-        return 0
-    names = manifest.technique_names
-    print(f"Recommender: {model_dir} ({manifest.family})")
-    if mapping is not None:
-        print(f"Text mapper: {text_dir}")
-        print(f"Techniques found in the text ({mapping.sentences} sentences):")
-        for hit in mapping.techniques:
-            print(
-                f"  {hit.technique:10s} {names.get(hit.technique, ''):45s} confidence {hit.confidence:.2f}"
-                + ("  (ID named in text)" if hit.explicit else "")
-            )
-            for evidence in hit.evidence[:2]:
-                terms = ", ".join(term for term, _ in evidence.terms[:4])
-                print(f"      “{evidence.excerpt()}” [{terms}]")
-        if mapping.iocs:
-            print("Indicators:")
-            for indicator in mapping.iocs:
-                print(f"  {indicator.kind:7s} {indicator.value}")
-    else:
-        print("Observed: " + ", ".join(f"{t} {names.get(t, '')}".strip() for t in observed.usable))
-    for technique, why in observed.ignored.items():
-        print(f"Ignored {technique}: {why}")
-    print(f"Most likely next techniques (top {args.k}):")
-    for r in ranked:
-        print(f"  {r['rank']:2d}. {r['technique']:10s} {r['name']:50s} [{', '.join(r['tactics'])}]")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return Forecast(tuple(observed), tuple(predictions), how, dict(ignored or {}))

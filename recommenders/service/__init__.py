@@ -1,0 +1,1 @@
+"""The analyst's front door over HTTP: `tie-gym serve` (the `[serve]` extra: FastAPI, uvicorn)."""
