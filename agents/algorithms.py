@@ -62,6 +62,8 @@ _ACTIVATIONS = {
     "Tanh": torch.nn.Tanh,
     "ELU": torch.nn.ELU,
     "GELU": torch.nn.GELU,
+    "LeakyReLU": torch.nn.LeakyReLU,
+    "SiLU": torch.nn.SiLU,
 }
 
 
@@ -88,7 +90,16 @@ def settings_block(path: str | Path, env_id: str, algo: str) -> tuple[Path, dict
             f"no hyperparameter file for {algo}",
             f"write {file.name} (env id → settings, as RL Zoo does) or pick another --algo",
         )
-    table = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    try:
+        table = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:  # python/object tags included: safe_load builds no objects
+        problem = " ".join(str(exc).split())[:200]
+        raise DataError(
+            file,
+            None,
+            f"not plain YAML ({problem})",
+            "write plain mappings, lists, numbers and strings",
+        ) from exc
     if not isinstance(table, dict):
         raise DataError(file, "top level", "not a mapping", "write env id → settings")
     block = table.get(env_id, table.get("default"))
@@ -125,6 +136,18 @@ def load_hyperparams(
     policy_kwargs)."""
     file, block = settings_block(path, env_id, algo)
     params = {k: v for k, v in block.items() if k not in ZOO_RUN_KEYS}
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith(("lin_", "linear_")):
+            raise DataError(
+                file,
+                f"{env_id}.{key}",
+                f"{value!r} is an RL Zoo schedule, which agents.train does not build",
+                "write a number (or train with python -m rl_zoo3.train, which reads it)",
+            )
+    try:
+        policy_class(algo, str(params.get("policy", "MlpPolicy")))
+    except ValueError as exc:
+        raise DataError(file, f"{env_id}.policy", str(exc), "name an SB3 policy alias") from exc
     policy_kwargs = parse_policy_kwargs(params.get("policy_kwargs", {}), file)
     for key, value in (overrides or {}).items():
         if key.startswith("policy_kwargs."):
@@ -169,7 +192,11 @@ def parse_policy_kwargs(value: object, path: Path) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     for keyword in call.keywords:
         node = keyword.value
-        if isinstance(node, ast.Attribute) and _dotted_name(node):
+        if (
+            keyword.arg in ("activation_fn", "optimizer_class")
+            and isinstance(node, ast.Attribute)
+            and _dotted_name(node)
+        ):
             kwargs[str(keyword.arg)] = node.attr  # nn.ReLU → "ReLU", looked up in closed tables
             continue
         try:

@@ -146,10 +146,11 @@ class PolicyDefender(Defender):
 
     def __init__(self, model: Any, n_techniques: int) -> None:
         super().__init__(n_techniques)
-        if int(model.action_space.n) != n_techniques + 1:
+        if not hasattr(model.action_space, "n") or int(model.action_space.n) != n_techniques + 1:
             raise ValueError(
-                f"the policy acts on {model.action_space.n} actions and this Defend env has "
-                f"{n_techniques + 1}: play it on envs of the model it was trained with"
+                f"the policy's actions ({model.action_space}) are not this Defend env's "
+                f"{n_techniques + 1} (its techniques and a wait): play it on envs of the kind and "
+                "model it was trained with"
             )
         self.model = model
 

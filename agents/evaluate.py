@@ -155,7 +155,8 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
             if not paths:
                 raise FileNotFoundError(f"{item}: {NO_MATCH}")
             agents[name] = [
-                PolicyAgent(load_learned(path, env, algorithm), base.n_techniques) for path in paths
+                playable(path, lambda m: PolicyAgent(m, base.n_techniques), env, algorithm)
+                for path in paths
             ]
         else:
             raise ValueError(f"unknown agent {item!r}: use {', '.join(BASELINES)} or NAME=GLOB")
@@ -163,6 +164,17 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
         for member in members:
             member.action_mode = base.task.action_mode
     return agents
+
+
+def playable(path: Path, make: Any, env: gym.Env, algorithm: str | None) -> Any:
+    """`make(policy)` for the learned policy at `path`, or a one-line DataError naming the path
+    when it cannot play `env` (another env's action space, another vocabulary)."""
+    try:
+        return make(load_learned(path, env, algorithm))
+    except ValueError as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(path, None, str(exc), "choose the env it was trained on") from exc
 
 
 NO_MATCH = (
@@ -193,7 +205,7 @@ def evaluate_defence(
         if "=" in item:  # learned: one defender per training seed, CI over seeds
             name, pattern = item.split("=", 1)
             algorithm, paths = learned_paths(pattern)
-            members = [PolicyDefender(load_learned(p, env, algorithm), n) for p in paths]
+            members = [playable(p, lambda m: PolicyDefender(m, n), env, algorithm) for p in paths]
         else:
             name, members = item, [build_defender(item, env, seed)]
         results = [run_defence(env, member, episodes, seed) for member in members]
@@ -256,6 +268,7 @@ def evaluate(
                 for member in tqdm(members, desc=f"{env_id} {name}", disable=None)
             ]
             row = summary_row(env_id, name, episodes, per_member, METRICS)
+            row["k"] = scored_k(env)
             row["no_hit_episodes"] = float(
                 np.mean([math.isnan(v) for m in per_member for v in m["steps_to_first_hit"]])
             )
@@ -268,15 +281,16 @@ def _cell(row: dict[str, Any], metric: str) -> str:
     return f"{row[metric]:.3f}" + ("" if math.isnan(ci) else f" ± {ci:.3f}")
 
 
-def markdown(rows: list[dict[str, Any]], k: int) -> str:
-    """The forecast table, and the Defend table when Defend envs were played."""
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The forecast tables (one per forecast length: a Guess env scores hit@1, the others
+    hit@k), and the Defend table when Defend envs were played."""
     forecast = [r for r in rows if "hit@k" in r]
     defend = [r for r in rows if "catch" in r]
     tables = []
-    if forecast:
+    for k in sorted({r["k"] for r in forecast}, reverse=True):
         header = f"| env | agent | seeds | hit@{k} | NDCG@{k} | hit@1 | campaign recall | steps to 1st hit | episodes w/o hit |"
         lines = [header, "|" + "---|" * 9]
-        for r in forecast:
+        for r in (r for r in forecast if r["k"] == k):
             cells = " | ".join(_cell(r, m) for m in METRICS)
             lines.append(
                 f"| {r['env']} | {r['agent']} | {r['seeds']} | {cells} | {r['no_hit_episodes']:.2f} |"
@@ -294,7 +308,7 @@ def markdown(rows: list[dict[str, Any]], k: int) -> str:
     return "\n\n".join(tables)
 
 
-def plot(rows: list[dict[str, Any]], path: Path, k: int) -> None:
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -304,7 +318,10 @@ def plot(rows: list[dict[str, Any]], path: Path, k: int) -> None:
     fig, axes = plt.subplots(1, len(envs), figsize=(5 * len(envs), 4), squeeze=False)
     for ax, env_id in zip(axes[0], envs, strict=True):
         chosen = [r for r in rows if r["env"] == env_id]
-        metric, label = ("hit@k", f"hit@{k}") if "hit@k" in chosen[0] else ("return", "mean return")
+        forecast = "hit@k" in chosen[0]
+        metric, label = (
+            ("hit@k", f"hit@{chosen[0]['k']}") if forecast else ("return", "mean return")
+        )
         ax.bar(
             [r["agent"] for r in chosen],
             [r[metric] for r in chosen],
@@ -500,20 +517,16 @@ def main(argv: list[str] | None = None) -> int:
         except DataError as exc:
             log.error("python -m agents.evaluate: error: %s", exc)
             return 2
-    k = next(
-        (scored_k(e) for e in (gym.make(i, **args.env_kwargs) for i in envs) if not is_defend(e)),
-        10,
-    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    table = markdown(rows, k)
+    table = markdown(rows)
     (out / "results.md").write_text(table + "\n", encoding="utf-8")
     (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     with (out / "results.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot(rows, out / "comparison.png", k)
+    plot(rows, out / "comparison.png")
     trained = [
         a
         for a in agent_spec

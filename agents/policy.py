@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,25 @@ def load_algorithm(
 ) -> Any:
     """Load an SB3 zip for inference without deserialising any pickled object in it."""
     objects = safe_custom_objects(path, algorithm, env, policy, policy_kwargs)
-    return algorithm_class(algorithm).load(str(path), device=device, custom_objects=objects)
+    try:
+        return algorithm_class(algorithm).load(str(path), device=device, custom_objects=objects)
+    except (
+        RuntimeError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        pickle.UnpicklingError,
+    ) as exc:
+        # a size mismatch, a class named by a string, weights that are not plain tensors (torch's
+        # weights-only loader refuses them): the file is not a policy this env can rebuild
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DataError(
+            path,
+            "policy",
+            f"cannot be rebuilt as a {algorithm} policy for this env ({type(exc).__name__}: {first[:200]})",
+            "play it on the env and with the settings it was trained with, or retrain",
+        ) from exc
 
 
 def env_keywords() -> dict[str, frozenset[str]]:
@@ -365,8 +384,9 @@ class PolicyAgent(Agent):
         actions = int(space.n) if isinstance(space, Discrete) else int(np.prod(space.shape))
         if actions != n_techniques:
             raise ValueError(
-                f"the policy acts on {actions} techniques and the env has {n_techniques}: play it "
-                "on envs of the model it was trained with (agents.policy.load_run checks run.json)"
+                f"the policy has {actions} actions and this forecast env {n_techniques} techniques "
+                "(a Defend policy has one more, its wait): play it on envs of the kind and model "
+                "it was trained with"
             )
         width = model.observation_space.shape[0]
         featured = ObservationSchema(n_techniques, recommender=True)

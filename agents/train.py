@@ -7,7 +7,7 @@ spaced checkpoints (none by default: a 20k-step run kept 30–80 MB of them) and
 the share of wall time spent inside the env).
 
 Run folders are whole or absent: a run is built in `.tmp-<name>` beside its folder and renamed
-at the end, so Ctrl-C (exit 130) or an error leaves nothing half-written, and an existing run
+at the end, so Ctrl-C (exit 130), SIGTERM (143) or an error leaves nothing half-written, and an existing run
 folder is refused unless `--overwrite` (then replaced only when the new run has finished).
 Hyperparameters: `agents/hyperparams/<algo>.yml`, RL Zoo's layout, so `python -m rl_zoo3.train
 --conf-file` reads the same files; their `n_timesteps` and `n_envs` are the defaults of
@@ -34,6 +34,7 @@ import json
 import logging
 import math
 import shutil
+import signal
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -414,15 +415,23 @@ def _learn(config: AgentTrainConfig, probe: Any, out: Path) -> None:
                 name_prefix=config.algo,
             )
         )
-    model = algorithm_class(config.algo)(
-        policy_class(config.algo, policy),
-        venv,
-        seed=config.seed,
-        device=config.device,
-        tensorboard_log=str(out / "tb"),
-        verbose=0,
-        **params,
-    )
+    try:
+        model = algorithm_class(config.algo)(
+            policy_class(config.algo, policy),
+            venv,
+            seed=config.seed,
+            device=config.device,
+            tensorboard_log=str(out / "tb"),
+            verbose=0,
+            **params,
+        )
+    except (TypeError, AssertionError, ValueError) as exc:  # a setting the algorithm refuses
+        raise DataError(
+            config.hyperparams,
+            f"{config.env} ({config.algo})",
+            f"the settings do not build a {config.algo} agent: {exc}",
+            "fix or remove that setting (file or --set)",
+        ) from exc
     start = time.perf_counter()
     model.learn(total_timesteps=config.timesteps, callback=callbacks, progress_bar=config.progress)
     seconds = time.perf_counter() - start
@@ -586,18 +595,29 @@ def _parse_overrides(items: list[str]) -> dict[str, Any]:
     return overrides
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that the unfinished run folder is removed."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         train(config)
     except DataError as exc:
         log.error("python -m agents.train: error: %s", exc)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
         log.error(
-            "python -m agents.train: interrupted; nothing was kept (the run folder is written only when a run finishes)"
+            "python -m agents.train: %s; nothing was kept (the run folder is written only when "
+            "a run finishes)",
+            "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated",
         )
-        return 130
+        return 130 if isinstance(exc, KeyboardInterrupt) else 143
     return 0
 
 

@@ -90,11 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     mapping = None
     try:
+        text = read_text(args.text) if args.text else None  # a wrong --text is named first
         forecaster = Forecaster.load(
             args.model, args.text_model, require_text=bool(args.text), attack=args.attack
         )
-        if args.text:
-            mapping, result = forecaster.from_text(read_text(args.text), args.k, args.threshold)
+        if text is not None:
+            mapping, result = forecaster.from_text(text, args.k, args.threshold)
         else:
             result = forecaster.from_ids(args.techniques.split(","), args.k, what="--techniques")
     except (DataError, ValueError, OSError) as exc:

@@ -83,9 +83,9 @@ class BodyLimit:
         return f"request body over {self.limit:,} bytes; send less"
 
 
-def create_app(forecaster: Forecaster, limits: Limits | None = None) -> FastAPI:
+def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
     """The service for one loaded `Forecaster`."""
-    limits = limits or Limits()
+    limits: Limits = given or Limits()
     app = FastAPI(
         title="tie-gym forecast service",
         description="Observed ATT&CK techniques, incident text or an Attack Flow in; the likely "

@@ -207,5 +207,5 @@ def test_a_run_whose_model_changed_since_training_is_refused(two_vocabularies, t
 def test_a_policy_agent_refuses_an_env_of_another_width(two_vocabularies):
     models, run = two_vocabularies
     model = load_run(run, gym.make("TIE-Forecast-v0", model=models["a"]))
-    with pytest.raises(ValueError, match="acts on 12 techniques and the env has 580"):
+    with pytest.raises(ValueError, match="has 12 actions and this forecast env 580 techniques"):
         PolicyAgent(model, gym.make("TIE-Forecast-v0").unwrapped.n_techniques)

@@ -168,3 +168,100 @@ def test_rl_zoo_trains_on_the_shared_hyperparameter_files(tmp_path):
     from agents.policy import load_sb3_zip  # and agents.evaluate can play what RL Zoo saved
 
     assert load_sb3_zip(saved[0]).action_space.shape == (580,)
+
+
+def test_a_table_of_guess_and_score_envs_names_each_forecast_length():
+    from agents.evaluate import markdown
+
+    row = {m: 0.5 for m in ("hit@k", "ndcg@k", "hit@1", "campaign_recall", "steps_to_first_hit")}
+    row |= {f"{m}_ci95": 0.01 for m in row} | {"agent": "greedy", "seeds": 1}
+    row["no_hit_episodes"] = 0.1
+    table = markdown([{**row, "env": "G", "k": 1}, {**row, "env": "S", "k": 10}])
+    scores, guess = table.split("\n\n")  # the longer forecast first
+    assert "hit@1 | NDCG@1" in guess and "| G |" in guess and "| S |" not in guess
+    assert "hit@10 | NDCG@10" in scores and "| S |" in scores
+
+
+def test_a_zip_of_another_env_is_refused_in_one_line(tmp_path):
+    path = _own_zip(tmp_path, "TIE-Defend-v0", "ppo")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "agents.evaluate", "--env", "TIE-ForecastGuess-v0"),
+            *("--agents", f"m={path}", "--episodes", "1", "--out", str(tmp_path / "out")),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "wait" in done.stderr and "Fix:" in done.stderr
+
+
+@pytest.mark.parametrize("tamper", ["pickled_weights", "wrong_shape"])
+def test_a_tampered_zip_is_a_data_error_not_a_traceback(tmp_path, tamper):
+    import pickle
+    import zipfile
+
+    from agents.policy import load_sb3_zip
+
+    path = _own_zip(tmp_path, "TIE-ForecastGuess-v0")
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    if tamper == "pickled_weights":  # torch's weights-only loader must refuse it
+        members["policy.pth"] = pickle.dumps({"x": print})
+    else:
+        data = json.loads(members["data"])
+        data["observation_space"]["_shape"] = [7]
+        members["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    with pytest.raises(DataError, match=r"ppo_tie.zip, field 'policy': cannot be rebuilt"):
+        load_sb3_zip(path)
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("learning_rate: !!python/object/apply:os.system ['true']", "not plain YAML"),
+        ("learning_rate: lin_0.001", "RL Zoo schedule"),
+        ("policy: os.system", "policy"),
+        ('policy_kwargs: "dict(features_extractor_class=os.system)"', "not a literal"),
+    ],
+)
+def test_a_hyperparameter_file_fails_in_one_line(tmp_path, setting, words):
+    from agents.algorithms import load_hyperparams
+
+    (tmp_path / "ppo.yml").write_text(f"default:\n  policy: MlpPolicy\n  {setting}\n")
+    with pytest.raises(DataError, match=words):
+        load_hyperparams(tmp_path, "TIE-Forecast-v0", "ppo")
+
+
+def test_a_setting_the_algorithm_refuses_is_a_data_error(tmp_path):
+    (tmp_path / "ppo.yml").write_text(
+        "default:\n  policy: MlpPolicy\n  n_steps: 16\n  foo_bar: 3\n"
+    )
+    with pytest.raises(DataError, match=r"do not build a ppo agent.*foo_bar"):
+        train(_config(tmp_path, hyperparams=str(tmp_path), overrides={}))
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_sigterm_exits_143_and_keeps_nothing(tmp_path):
+    argv = ["--algo", "ppo", "--env", "TIE-ForecastGuess-v0", "--timesteps", "1000000"]
+    argv += ["--n-envs", "1", "--eval-freq", "32", "--eval-episodes", "1", "--no-progress"]
+    argv += ["--set", "n_steps=16", "batch_size=16", "n_epochs=1", "--out", str(tmp_path)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agents.train", *argv],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    building = tmp_path / ".tmp-ppo-TIE-ForecastGuess-v0-seed0"
+    deadline = time.time() + 120
+    while not (building / "best_model.zip").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.terminate()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143 and "terminated; nothing was kept" in stderr
+    assert list(tmp_path.iterdir()) == []
