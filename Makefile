@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[rl,text,test,dev,zoo,serve]"
+	$(BIN)/pip install --quiet -e ".[rl,text,test,dev,zoo,serve,scale]"
 	touch $@
 
 setup: $(BIN)/.installed

@@ -23,8 +23,12 @@ Mode = Literal["masked", "tie"]
 
 
 def _as_csr(matrix: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+    """CSR without stored zeros; the caller's matrix is never changed (it may be read-only, e.g.
+    shared from Ray's object store): a copy is made only when there are zeros to drop."""
     csr = sp.csr_matrix(matrix)
-    csr.eliminate_zeros()
+    if csr.nnz and not np.all(csr.data):
+        csr = csr.copy()
+        csr.eliminate_zeros()
     return csr
 
 

@@ -95,6 +95,11 @@ class TrainConfig:
     """CPU threads for torch and `implicit` (0: all cores)."""
     plots: bool = True
     """Write PNG figures."""
+    backend: str = "local"
+    """Where the sweep's configurations run: "local" (one after another, here) or "ray" (Ray
+    tasks: `recommenders.distributed`); selection, refit and artifacts are the same."""
+    address: str | None = None
+    """Ray cluster address (`ray start --head` prints it); None starts a local Ray."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -126,46 +131,50 @@ def _stack_reports(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     return matrix[np.sort(rows)].tocsr()
 
 
+def sweep_job(
+    name: str, hparams: dict[str, Any], pair: PairSplit, report: ReportSplit, config: TrainConfig
+) -> tuple[Result, Result]:
+    """One configuration fitted and validated on both protocols: the unit a backend runs."""
+    family = SWEEPS[name].family
+    model, seconds = _fit(name, hparams, pair.train, config)
+    on_pairs = Result(
+        name, family, "pair", hparams, evaluate_pairs(model, pair.train, pair.validation), seconds
+    )
+    model, seconds = _fit(name, hparams, report.train, config)
+    on_reports = Result(
+        name, family, "report", hparams, evaluate_reports(model, report.validation), seconds
+    )
+    return on_pairs, on_reports
+
+
 def sweep(
     config: TrainConfig, matrix: sp.csr_matrix, pair: PairSplit, report: ReportSplit
 ) -> list[Result]:
-    """Fit every configuration of every named model on both protocols' training data."""
+    """Fit every configuration of every named model on both protocols' training data, here or
+    on Ray (`config.backend`); results come back in job order either way."""
     jobs = [(name, hp) for name in config.models for hp in SWEEPS[name].configs(config.quick)]
+    if config.backend == "ray":
+        from recommenders.distributed import ray_sweep
+
+        done: Iterator[tuple[Result, Result]] = ray_sweep(sweep_job, jobs, pair, report, config)
+    else:
+        done = (sweep_job(name, hp, pair, report, config) for name, hp in jobs)
     results = []
     started = time.perf_counter()
-    bar = tqdm(jobs, desc="sweep", unit="config", disable=None)
-    for i, (name, hparams) in enumerate(bar, start=1):
+    bar = tqdm(
+        zip(jobs, done, strict=True), total=len(jobs), desc="sweep", unit="config", disable=None
+    )
+    for i, ((name, hparams), (on_pairs, on_reports)) in enumerate(bar, start=1):
         bar.set_postfix_str(name)
-        model, seconds = _fit(name, hparams, pair.train, config)
-        results.append(
-            Result(
-                name,
-                SWEEPS[name].family,
-                "pair",
-                hparams,
-                evaluate_pairs(model, pair.train, pair.validation),
-                seconds,
-            )
-        )
-        model, seconds = _fit(name, hparams, report.train, config)
-        results.append(
-            Result(
-                name,
-                SWEEPS[name].family,
-                "report",
-                hparams,
-                evaluate_reports(model, report.validation),
-                seconds,
-            )
-        )
+        results += [on_pairs, on_reports]
         log.info(
             "sweep %d/%d %s %s: validation NDCG@20 pair %.3f, report %.3f (%.1f s elapsed)",
             i,
             len(jobs),
             name,
             describe_hparams(hparams),
-            results[-2].validation[SELECTION_METRIC],
-            results[-1].validation[SELECTION_METRIC],
+            on_pairs.validation[SELECTION_METRIC],
+            on_reports.validation[SELECTION_METRIC],
             time.perf_counter() - started,
         )
     return results
@@ -503,8 +512,21 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--origins", help="comma-separated origin_of_data values to keep")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="run the sweep's configurations here or as Ray tasks (the [scale] extra); the "
+        "selection, refit and artifacts are the same",
+    )
+    parser.add_argument(
+        "--address",
+        help="Ray cluster address (default: start a local Ray with this machine's CPUs)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.address and args.backend != "ray":
+        parser.error("--address is for --backend ray")
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     if unknown := [m for m in models if m not in SWEEPS]:
         parser.error(f"unknown model(s) {unknown}; choose among {list(SWEEPS)}")
@@ -523,6 +545,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         origins=tuple(args.origins.split(",")) if args.origins else None,
         threads=args.threads,
         plots=not args.no_plots,
+        backend=args.backend,
+        address=args.address,
     )
 
 

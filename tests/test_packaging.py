@@ -74,6 +74,9 @@ def test_the_wheel_carries_its_data_files(installed):
         "agents/hyperparams/ppo.yml",
         "recommenders/default_model/model.json",
         "recommenders/default_model/weights.safetensors",
+        "recommenders/text/default_model/model.json",
+        "recommenders/text/default_model/weights.safetensors",
+        "recommenders/service/static/app.js",
     ):
         assert (installed / relative).is_file(), relative
 
@@ -107,3 +110,30 @@ def test_the_installed_package_trains_an_agent_and_plays(installed, tmp_path):
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert list((tmp_path / "runs").glob("*/final.zip"))
+
+
+def test_the_installed_package_maps_text_and_serves_without_a_data_folder(installed, tmp_path):
+    shipped = installed / "recommenders" / "text" / "default_model"
+    assert sum(f.stat().st_size for f in shipped.iterdir()) <= 10_000_000  # the budget
+    mapped = _run(
+        installed,
+        tmp_path,
+        "-c",
+        "import gymnasium as gym, tie_gym; env = gym.make('TIE-Forecast-v0').unwrapped;"
+        "env.reset(seed=0, options={'text': 'They ran mimikatz to dump lsass memory.'});"
+        "print(env.seen_ids)",
+    )
+    assert mapped.returncode == 0, mapped.stderr[-2000:]
+    assert "T1003.001" in mapped.stdout
+    served = _run(
+        installed,
+        tmp_path,
+        "-c",
+        "from fastapi.testclient import TestClient;"
+        "from recommenders.forecast.forecaster import Forecaster;"
+        "from recommenders.service.app import create_app;"
+        "c = TestClient(create_app(Forecaster.load()));"
+        "print(c.get('/').status_code, c.post('/api/forecast/text', json={'text': 'mimikatz on lsass'}).status_code)",
+    )
+    assert served.returncode == 0, served.stderr[-2000:]
+    assert served.stdout.split() == ["200", "200"]

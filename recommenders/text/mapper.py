@@ -45,6 +45,9 @@ MAX_UNREADABLE_SHARE = 0.3
 them; a Latin-1 file read as UTF-8 to a few percent (one U+FFFD per accented letter)."""
 TEXT_MODEL_ENV = "TIE_TEXT_MODEL"
 DEFAULT_TEXT_MODEL = "runs/text"
+SHIPPED_TEXT_MODEL = Path(__file__).with_name("default_model")
+"""The text mapper inside the package (`python -m recommenders.text.train --ship` writes it): what
+the CLI, the service and the envs use when no other is given or trained."""
 """Where `python -m recommenders.text.train` (`make text`) writes by default, relative to the
 current folder; `TIE_TEXT_MODEL` overrides it."""
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
@@ -79,12 +82,19 @@ def as_text(value: str | bytes, source: str = "text") -> str:
 
 def text_model_dir(path: str | Path | None = None) -> Path:
     """The text mapper folder: `path`, else `$TIE_TEXT_MODEL`, else `runs/text` in the current
-    folder; a run or output folder is followed through its `best.json`.
+    folder when a mapper was trained there, else the one shipped in the package; a run or output
+    folder is followed through its `best.json`.
 
-    Raises a DataError naming the absolute folder looked at and how to train a mapper there.
+    Raises a DataError naming the absolute folder looked at and how to train a mapper there when
+    a folder named by `path` or the variable holds none (or nothing is found and none shipped).
     """
-    chosen = path or os.environ.get(TEXT_MODEL_ENV) or DEFAULT_TEXT_MODEL
-    folder = Path(chosen).expanduser().absolute()
+    chosen = path or os.environ.get(TEXT_MODEL_ENV)
+    if chosen is None and (SHIPPED_TEXT_MODEL / MANIFEST).is_file():
+        try:
+            return resolve_model_dir(Path(DEFAULT_TEXT_MODEL).absolute())
+        except DataError:
+            return SHIPPED_TEXT_MODEL
+    folder = Path(chosen or DEFAULT_TEXT_MODEL).expanduser().absolute()
     try:
         return resolve_model_dir(folder)
     except DataError as exc:

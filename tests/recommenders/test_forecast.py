@@ -101,10 +101,27 @@ def test_env_starts_from_incident_text(text_model):
         env.reset(options={"text": "We had lunch."})
 
 
-def test_missing_text_model_names_make_text_and_the_folder(tmp_path):
-    """Outside the source tree, with no mapper trained: one line naming the fix and the path."""
+def test_text_works_after_installation_with_the_shipped_mapper(tmp_path):
+    """Outside the source tree, nothing trained, no data folder: the shipped mapper answers."""
+    (tmp_path / "incident.txt").write_text("The actor ran mimikatz to dump lsass memory.")
+    env = {k: v for k, v in os.environ.items() if k not in ("TIE_TEXT_MODEL", "TIE_DATA_DIR")}
+    done = subprocess.run(
+        [sys.executable, "-m", "recommenders.forecast", "--text", "incident.txt", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["text_model"].endswith("default_model")
+    assert "T1003.001" in [t["technique"] for t in answer["found"]["techniques"]]
+
+
+def test_a_named_text_model_folder_without_one_names_make_text_and_the_folder(tmp_path):
     (tmp_path / "incident.txt").write_text("The actor ran mimikatz against lsass.")
-    env = {k: v for k, v in os.environ.items() if k != "TIE_TEXT_MODEL"}
+    env = {**os.environ, "TIE_TEXT_MODEL": str(tmp_path / "nothing")}
     done = subprocess.run(
         [sys.executable, "-m", "recommenders.forecast", "--text", "incident.txt"],
         cwd=tmp_path,
@@ -116,7 +133,7 @@ def test_missing_text_model_names_make_text_and_the_folder(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "make text" in lines[0] and "python -m recommenders.text.train" in lines[0]
-    assert str(Path(os.path.realpath(tmp_path)) / "runs" / "text") in lines[0]
+    assert str(Path(os.path.realpath(tmp_path)) / "nothing") in lines[0]
 
 
 def test_text_model_from_environment_variable(capsys, monkeypatch, tmp_path, text_model):
@@ -130,7 +147,7 @@ def test_text_model_from_environment_variable(capsys, monkeypatch, tmp_path, tex
     env = gym.make("TIE-Forecast-v0").unwrapped
     env.reset(seed=0, options={"text": "The actor ran mimikatz against lsass."})
     assert env.seen_ids == ["T1003.001"]
-    monkeypatch.delenv("TIE_TEXT_MODEL")
+    monkeypatch.setenv("TIE_TEXT_MODEL", str(tmp_path / "nothing"))
     with pytest.raises(DataError, match="make text"):
         env.reset(options={"text": "The actor ran mimikatz against lsass."})
 

@@ -1,5 +1,6 @@
 """The REST API in-process: answers, explanations, limits and errors (never a 500)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_an_unexpected_failure_is_a_500_that_reveals_nothing(forecaster, monkeyp
 
 
 def test_without_a_text_model_text_is_503_and_the_rest_works():
-    client = TestClient(create_app(Forecaster.load(None, None)))
+    client = TestClient(create_app(replace(Forecaster.load(), text_mapper=None)))
     response = client.post("/api/forecast/text", json={"text": "mimikatz"})
     assert response.status_code == 503 and "--text-model" in response.json()["error"]
     assert client.post("/api/forecast", json={"techniques": ["T1059"]}).status_code == 200

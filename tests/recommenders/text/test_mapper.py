@@ -242,3 +242,40 @@ def test_shared_loads_each_folder_once(mapper, tmp_path):
     assert TextMapper.shared(tmp_path / "b" / ".." / "a") is shared
     other = TextMapper.shared(second)
     assert other is not shared and other.labels == shared.labels
+
+
+def test_a_compressed_copy_scores_after_loading_as_before_saving(mapper, tmp_path):
+    small = mapper.compressed(0.05)
+    assert small.half and small.weights.nnz < mapper.weights.nnz
+    small.save(tmp_path / "small")
+    mapper.save(tmp_path / "full")
+    loaded = TextMapper.load(tmp_path / "small")
+    texts = ["they ran mimikatz on lsass", "schtasks created a task", "we had lunch"]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), small.predict_proba(texts))
+    size = {d: (tmp_path / d / "weights.safetensors").stat().st_size for d in ("small", "full")}
+    assert size["small"] < size["full"]  # 3.2 vs 37 MB for the real mapper (text_mapper.md)
+    with pytest.raises(ValueError, match="below the model's own"):
+        mapper.compressed(mapper.prune / 2)
+
+
+def test_the_shipped_mapper_reads_an_incident_summary_full_of_traps():
+    from recommenders.text.mapper import SHIPPED_TEXT_MODEL
+
+    shipped = TextMapper.load(SHIPPED_TEXT_MODEL)
+    assert shipped.half and len(shipped.labels) > 500
+    summary = (
+        "Incident 2024-117. The attacker sent a spearphishing e-mail with a malicious attachment "
+        "(invoice.docm). When opened, a macro launched PowerShell, which downloaded a loader "
+        "from hxxps://cdn-update[.]net/a.ps1 and saved it as update.exe next to config.json. "
+        "The loader created a scheduled task with schtasks for persistence. Agent version "
+        "10.2.3.4 was running. They dumped credentials from LSASS memory with Mimikatz and "
+        "connected over RDP to 198.51.100[.]23. \xff\xfe"
+    ).encode("latin-1")
+    found = shipped.map_text(summary)
+    techniques = set(found.technique_ids())
+    assert {"T1566.001", "T1053.005", "T1003.001"} <= techniques  # PowerShell here it misses
+    iocs = {(i.kind, i.value) for i in found.iocs}
+    assert ("domain", "cdn-update.net") in iocs or ("url", "https://cdn-update.net/a.ps1") in iocs
+    assert ("ipv4", "198.51.100.23") in iocs
+    values = {value for _, value in iocs}
+    assert not values & {"10.2.3.4", "update.exe", "config.json", "invoice.docm"}
