@@ -36,6 +36,7 @@ import math
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -162,9 +163,11 @@ class EvalHitRate(BaseCallback):
     module docstring.
     """
 
-    def __init__(self, label: str, key: str) -> None:
+    def __init__(
+        self, label: str, key: str, on_eval: Callable[[int, float], None] | None = None
+    ) -> None:
         super().__init__()
-        self.label, self.key = label, key
+        self.label, self.key, self.on_eval = label, key, on_eval
         self._best = -np.inf
 
     def _on_step(self) -> bool:
@@ -176,6 +179,9 @@ class EvalHitRate(BaseCallback):
         new_best = parent.best_mean_reward > self._best
         self._best = max(self._best, parent.best_mean_reward)
         best = " → best_model.zip" if new_best else ""
+        if self.on_eval is not None:  # e.g. a Tune trial reporting to its scheduler
+            defend = self.key == "eval/return_per_campaign"
+            self.on_eval(self.num_timesteps, float(rewards.mean()) if defend else per_forecast)
         if self.key == "eval/return_per_campaign":  # TIE-Defend: a campaign's return is the score
             self.logger.record(self.key, float(rewards.mean()))
             self.logger.dump(self.num_timesteps)
@@ -257,8 +263,9 @@ def steps_trained(config: AgentTrainConfig, params: dict[str, Any]) -> int:
     return math.ceil(config.timesteps / rollout) * rollout
 
 
-def train(config: AgentTrainConfig) -> Path:
-    """Train one agent; returns its run folder."""
+def train(config: AgentTrainConfig, on_eval: Callable[[int, float], None] | None = None) -> Path:
+    """Train one agent; returns its run folder. `on_eval(steps, score)` is called after each
+    evaluation with the logged score (hits per forecast; return per campaign on Defend)."""
     if config.algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {ALGORITHMS}, got {config.algo!r}")
     config = resolved(config)
@@ -298,7 +305,7 @@ def train(config: AgentTrainConfig) -> Path:
         require_corpus(probe.unwrapped.adversary, config.env)
     torch.set_num_threads(config.threads)
     with threadpool_limits(config.threads):
-        return _train(config, probe)
+        return _train(config, probe, on_eval)
 
 
 def training_envs(config: AgentTrainConfig) -> Any:
@@ -336,7 +343,9 @@ def backend(config: AgentTrainConfig) -> str:
     return config.vec
 
 
-def _train(config: AgentTrainConfig, probe: Any) -> Path:
+def _train(
+    config: AgentTrainConfig, probe: Any, on_eval: Callable[[int, float], None] | None = None
+) -> Path:
     """`train` once its checks passed, inside its thread limits; `probe` is an env as trained.
     Builds the run in `.tmp-<name>` and renames it at the end; anything that stops it first
     (Ctrl-C included) removes the unfinished folder."""
@@ -345,7 +354,7 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
     shutil.rmtree(building, ignore_errors=True)  # left by a killed run
     building.mkdir(parents=True)
     try:
-        _learn(config, probe, building)
+        _learn(config, probe, building, on_eval)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
@@ -356,7 +365,12 @@ def _train(config: AgentTrainConfig, probe: Any) -> Path:
     return final
 
 
-def _learn(config: AgentTrainConfig, probe: Any, out: Path) -> None:
+def _learn(
+    config: AgentTrainConfig,
+    probe: Any,
+    out: Path,
+    on_eval: Callable[[int, float], None] | None = None,
+) -> None:
     """Train into `out` and write its run.json."""
     assert config.timesteps is not None and config.n_envs is not None
     params = load_hyperparams(config.hyperparams, config.env, config.algo, config.overrides)
@@ -398,7 +412,7 @@ def _learn(config: AgentTrainConfig, probe: Any, out: Path) -> None:
     callbacks = [
         Eval(
             eval_env,
-            callback_after_eval=EvalHitRate(*eval_label(probe)),
+            callback_after_eval=EvalHitRate(*eval_label(probe), on_eval),
             best_model_save_path=str(out),
             log_path=str(out),
             eval_freq=max(config.eval_freq // config.n_envs, 1),
@@ -572,7 +586,7 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
         vec=args.vec,
         seed=args.seed,
         hyperparams=args.hyperparams,
-        overrides=_parse_overrides(args.set),
+        overrides=parse_overrides(args.set),
         name=args.name,
         overwrite=args.overwrite,
         checkpoints=args.checkpoints,
@@ -585,7 +599,7 @@ def parse_args(argv: list[str] | None = None) -> AgentTrainConfig:
     )
 
 
-def _parse_overrides(items: list[str]) -> dict[str, Any]:
+def parse_overrides(items: list[str]) -> dict[str, Any]:
     overrides = {}
     for item in items:
         if "=" not in item:

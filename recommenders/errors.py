@@ -20,3 +20,7 @@ class DataError(ValueError):
             if field:
                 where += f", field {field!r}"
         super().__init__(f"{where}: {problem}. Fix: {fix}")
+
+    def __reduce__(self) -> tuple[type[DataError], tuple[str | None, str | None, str, str]]:
+        # rebuilt from its four parts when copied or sent between processes (Ray, pickling)
+        return (type(self), (self.path, self.field, self.problem, self.fix))

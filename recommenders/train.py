@@ -487,7 +487,7 @@ def _write_plots(
             break
 
 
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recommenders.train", description=__doc__.splitlines()[0]
     )
@@ -524,6 +524,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         help="Ray cluster address (default: start a local Ray with this machine's CPUs)",
     )
     parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.address and args.backend != "ray":
         parser.error("--address is for --backend ray")

@@ -145,6 +145,7 @@ def observed_techniques(
             continue
         technique = item.strip().upper()
         if not technique:
+            ignored[repr(item)] = "an empty ID"
             continue
         if technique in usable:
             ignored[technique] = "repeated (used once)"
@@ -211,6 +212,8 @@ class Forecast:
     explanation: str
     """"exact" (the shares sum to the score) or "leave-one-out" (score lost without each)."""
     ignored: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    """Said beside the forecast when it carries no evidence (every score equal)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,6 +221,7 @@ class Forecast:
             "ignored": self.ignored,
             "explanation": self.explanation,
             "forecast": [p.to_json() for p in self.predictions],
+            **({"note": self.note} if self.note else {}),
         }
 
     def navigator_layer(self, attack_version: str) -> dict[str, Any]:
@@ -288,4 +292,10 @@ def forecast(
                 because=because,
             )
         )
-    return Forecast(tuple(observed), tuple(predictions), how, dict(ignored or {}))
+    note = (
+        "no evidence: in this model the observed techniques raise no other technique, so every "
+        "technique scores the same and the order is the vocabulary's"
+        if high <= low
+        else ""
+    )
+    return Forecast(tuple(observed), tuple(predictions), how, dict(ignored or {}), note)

@@ -80,6 +80,8 @@ def explained(result: Forecast, names: dict[str, str]) -> list[str]:
         if p.because:
             seen = ", ".join(f"{t} {names.get(t, '')} (+{share:.2f})" for t, share in p.because)
             lines.append(f"      because you saw {seen}")
+    if result.note:
+        lines.append(f"  ({result.note})")
     if result.explanation != "exact":
         lines.append("  (shares by leave-one-out: this model family has no exact decomposition)")
     return lines

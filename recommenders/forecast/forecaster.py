@@ -171,7 +171,7 @@ class Forecaster:
             )
             if len(predictions) == k:
                 break
-        return Forecast(observed, tuple(predictions), result.explanation, ignored)
+        return Forecast(observed, tuple(predictions), result.explanation, ignored, result.note)
 
     def from_text(
         self, text: str | bytes, k: int = 10, threshold: float | None = None
@@ -196,15 +196,15 @@ class Forecaster:
         from recommenders.flows import flow_from_payload
 
         flow = flow_from_payload(payload, source, self.catalog)
-        usable = [t for t in flow.techniques if t in set(self.manifest.technique_ids)]
-        if not usable:
+        if not flow.techniques:
             raise DataError(
                 source,
                 "technique_id",
-                "the flow names no technique of the model's vocabulary",
+                "the flow names no ATT&CK technique",
                 "draw actions with ATT&CK technique IDs (e.g. T1059.001)",
             )
-        return flow, self.from_ids(usable, k, what=f"the techniques of {source}")
+        # those the model has no column for are reported in `ignored`, not dropped unsaid
+        return flow, self.from_ids(list(flow.techniques), k, what=f"the techniques of {source}")
 
     def technique(self, technique_id: str) -> dict[str, Any] | None:
         """One technique as the page and the API show it, or None when the catalog lacks it."""
@@ -236,6 +236,14 @@ class Forecaster:
             key=lambda t: (t.id not in self.vocabulary, not t.id.lower().startswith(needle), t.id)
         )
         return [self.technique(t.id) for t in hits[:limit]]  # type: ignore[misc]
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Technique names as the user reads them: their release's with --attack, else the
+        model's."""
+        if self.release is None:
+            return self.manifest.technique_names
+        return {t: e.name for t, e in self.catalog.techniques.items()}
 
     @property
     def vocabulary(self) -> frozenset[str]:

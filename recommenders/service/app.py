@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -46,6 +47,10 @@ class Limits:
     """Incident text, about 30,000 words."""
     max_techniques: int = 500
     max_k: int = 100
+    max_flow_actions: int = 1_000
+    """Actions of an uploaded flow: the graph walk from each action grows faster than the flow
+    (1,000 actions all joined through one operator parse in ~1.5 s, in the thread pool); the
+    largest real drawing in the shared data has far fewer."""
 
 
 class BodyLimit:
@@ -100,11 +105,13 @@ def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
             max_length=limits.max_techniques,
             examples=[["T1566.001", "T1059.001"]],
         )
-        k: int = Field(10, ge=1, le=limits.max_k, description="how many next techniques")
+        k: int = Field(
+            10, ge=1, le=limits.max_k, strict=True, description="how many next techniques"
+        )
 
     class TextRequest(BaseModel):
         text: str = Field(..., min_length=1, max_length=limits.max_text_chars)
-        k: int = Field(10, ge=1, le=limits.max_k)
+        k: int = Field(10, ge=1, le=limits.max_k, strict=True)
         threshold: float | None = Field(
             None, gt=0, lt=1, description="text mapper confidence bar (default: the model's)"
         )
@@ -115,7 +122,9 @@ def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
 
     @app.exception_handler(DataError)
     @app.exception_handler(ValueError)
-    async def bad_input(_: Request, exc: Exception) -> JSONResponse:
+    async def bad_input(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, UnicodeError):  # ours, not the request's: no internals in a 4xx
+            return await failed(request, exc)
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     @app.exception_handler(RequestValidationError)
@@ -126,10 +135,11 @@ def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
         ]
         return JSONResponse({"error": "; ".join(problems)[:500]}, status_code=422)
 
-    @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return JSONResponse({"error": "internal error (logged on the server)"}, status_code=500)
+
+    app.add_exception_handler(Exception, failed)
 
     @app.get("/api/model", summary="The model that answers: family, vocabulary, release, metrics")
     def model_info() -> dict[str, Any]:
@@ -165,7 +175,7 @@ def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
         if forecaster.text_mapper is None:
             raise HTTPException(503, "this server has no text model: start it with --text-model")
         mapping, result = forecaster.from_text(request.text, request.k, request.threshold)
-        names = forecaster.manifest.technique_names
+        names = forecaster.names
         found = mapping.to_json()
         for hit in found["techniques"]:
             hit["name"] = names.get(hit["technique"], "")
@@ -182,7 +192,8 @@ def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
         k: int = Query(10, ge=1, le=limits.max_k),
         name: str = Query("flow.json", max_length=200),
     ) -> dict[str, Any]:
-        flow, result = forecaster.from_flow(await _json_body(request), Path(name).name, k)
+        payload = await _json_body(request, limits)  # parsed and walked off the event loop:
+        flow, result = await run_in_threadpool(forecaster.from_flow, payload, Path(name).name, k)
         return {
             "flow": {"name": flow.name, "techniques": flow.techniques, "dropped": flow.dropped},
             **_answer(forecaster, result),
@@ -204,11 +215,9 @@ def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
     ) -> JSONResponse:
         from recommenders.flows import suggestions_bundle
 
-        flow, result = forecaster.from_flow(await _json_body(request), Path(name).name, k)
-        suggestions = [
-            (p.technique, p.name, _why(p, forecaster.manifest.technique_names))
-            for p in result.predictions
-        ]
+        payload = await _json_body(request, limits)
+        flow, result = await run_in_threadpool(forecaster.from_flow, payload, Path(name).name, k)
+        suggestions = [(p.technique, p.name, _why(p, forecaster.names)) for p in result.predictions]
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         return _download(
             suggestions_bundle(flow, suggestions, stamp), f"{Path(name).stem}-suggested.json"
@@ -225,7 +234,7 @@ def create_app(forecaster: Forecaster, given: Limits | None = None) -> FastAPI:
 
 def _answer(forecaster: Forecaster, result: Forecast) -> dict[str, Any]:
     answer = result.to_json()
-    names = forecaster.manifest.technique_names
+    names = forecaster.names  # of the user's release when --attack names one
     answer["observed"] = [{"technique": t, "name": names.get(t, "")} for t in result.observed]
     for item in answer["forecast"]:
         for reason in item["because"]:
@@ -238,21 +247,40 @@ def _why(prediction: Any, names: dict[str, str]) -> str:
     return f"Suggested by tie-gym: forecast rank {prediction.rank}, because the flow shows {seen}."
 
 
-async def _json_body(request: Request) -> Any:
+async def _json_body(request: Request, limits: Limits) -> Any:
+    """The body as JSON, refused in one sentence when it is not JSON, nests too deeply, or holds
+    more objects than a drawn flow does (parsing a flow's graph grows faster than its size)."""
     raw = await request.body()
+    fix = "send the .afb or STIX .json file as the body"
     try:
-        return json.loads(raw)
+        payload = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError("request body", None, f"not JSON ({exc})", fix) from exc
+    except RecursionError as exc:
+        raise DataError("request body", None, "JSON nested too deeply", fix) from exc
+    items = payload.get("objects", payload.get("instances")) if isinstance(payload, dict) else None
+    actions = (
+        sum(isinstance(o, dict) and "action" in (o.get("type"), o.get("id")) for o in items)
+        + sum(isinstance(o, dict) and o.get("type") == "attack-action" for o in items)
+        if isinstance(items, list)
+        else 0
+    )
+    if actions > limits.max_flow_actions:
         raise DataError(
             "request body",
             None,
-            f"not JSON ({exc})",
-            "send the .afb or STIX .json file as the body",
-        ) from exc
+            f"{actions:,} actions: more than the {limits.max_flow_actions:,} a flow may have here",
+            "split the flow, or run the CLI on it",
+        )
+    return payload
 
 
 def _download(content: dict[str, Any], filename: str) -> JSONResponse:
-    safe = "".join(c for c in filename if c.isalnum() or c in "-_.") or "download.json"
+    # ASCII only: a header is latin-1, and quotes, CR/LF or path separators must not pass
+    safe = (
+        "".join(c for c in filename if c.isascii() and (c.isalnum() or c in "-_."))
+        or "download.json"
+    )
     return JSONResponse(content, headers={"Content-Disposition": f'attachment; filename="{safe}"'})
 
 

@@ -88,6 +88,9 @@ def test_lookup_search_model_and_matrix(client):
         ("post", "/api/forecast", {"json": {"techniques": []}}, 422, "at least 1"),
         ("post", "/api/forecast", {"json": {"techniques": "T1059"}}, 422, "valid list"),
         ("post", "/api/forecast", {"json": {"techniques": ["T1059"], "k": 0}}, 422, "k:"),
+        ("post", "/api/forecast", {"json": {"techniques": ["T1059"], "k": True}}, 422, "k:"),
+        ("post", "/api/forecast", {"json": {"techniques": [" "]}}, 400, "an empty ID"),
+        ("post", "/api/forecast/flow", {"content": b"[" * 100_000 + b"]" * 100_000}, 413, "bytes"),
         ("post", "/api/forecast", {"json": {"techniques": ["T9999"]}}, 400, "no usable technique"),
         (
             "post",
@@ -143,3 +146,64 @@ def test_the_page_and_its_assets_ship_in_the_package(client):
     assert client.get("/static/../app.py").status_code == 404
     script = Path(__file__).parents[3] / "recommenders" / "service" / "static" / "app.js"
     assert "innerHTML" not in script.read_text()  # every value goes in as text, never markup
+
+
+def test_a_deeply_nested_flow_is_a_400_not_a_500(forecaster):
+    client = TestClient(create_app(forecaster), raise_server_exceptions=False)
+    response = client.post("/api/forecast/flow", content=b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+
+
+def test_a_flow_of_too_many_actions_is_refused_before_its_graph_is_walked(client):
+    import json
+    import time
+
+    actions = [
+        {
+            "type": "attack-action",
+            "id": f"attack-action--{i}",
+            "technique_id": "T1059",
+            "effect_refs": ["attack-operator--1"],
+        }
+        for i in range(1_500)
+    ]
+    star = {
+        "type": "attack-operator",
+        "id": "attack-operator--1",
+        "effect_refs": [a["id"] for a in actions],
+    }
+    body = json.dumps({"type": "bundle", "objects": [*actions, star]}).encode()
+    big = TestClient(create_app(Forecaster.load(), Limits(max_body_bytes=5_000_000)))
+    start = time.perf_counter()
+    response = big.post("/api/forecast/flow", content=body)
+    assert response.status_code == 400 and "1,500 actions" in response.json()["error"]
+    assert time.perf_counter() - start < 2
+
+
+def test_a_download_name_is_ascii_whatever_the_flow_was_called(client, data_dir):
+    body = (data_dir / "attack-flow" / "Alpha Intrusion.afb").read_bytes()
+    response = client.post(
+        "/api/forecast/flow/suggestions?k=2&name=%E6%94%BB%E6%92%83%C3%9Cber.afb", content=body
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="ber-suggested.json"'
+
+
+def test_a_forecast_without_evidence_says_so(client):
+    answer = client.post("/api/forecast", json={"techniques": ["T1562.010"], "k": 3}).json()
+    assert "no evidence" in answer["note"]
+    assert (
+        client.post("/api/forecast", json={"techniques": ["T1059.001"]}).json().get("note") is None
+    )
+
+
+def test_with_the_users_release_every_name_in_the_answer_is_theirs(real_data_dir):
+    bundle = real_data_dir / "attack" / "enterprise-attack-18.1.json.gz"
+    client = TestClient(create_app(Forecaster.load(attack=bundle)))
+    answer = client.post(
+        "/api/forecast", json={"techniques": ["T1574.002", "T1059.001", "T1666"], "k": 5}
+    ).json()
+    assert answer["observed"][0] == {"technique": "T1574.001", "name": "DLL"}  # v18.1's name
+    assert "new in ATT&CK v18.1" in answer["ignored"]["T1666"]
+    reasons = [b for p in answer["forecast"] for b in p["because"] if b["technique"] == "T1574.001"]
+    assert reasons and all(b["name"] == "DLL" for b in reasons)
