@@ -294,3 +294,12 @@ def text_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("text") / "model"
     TextMapper(threshold=0.5).fit(sentences).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray with 2 CPUs, started once for the tests that need one."""
+    ray = pytest.importorskip("ray", reason="Ray is the [scale] extra (make setup installs it)")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()

@@ -11,14 +11,6 @@ from agents.tune import StudyConfig, study
 TINY = {"n_steps": 16, "batch_size": 16, "n_epochs": 1}
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray", reason="Ray is the [scale] extra (make setup installs it)")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
-
-
 def _study(tmp_path, **changes):
     settings = dict(
         env="TIE-ForecastGuess-v0",

@@ -8,14 +8,6 @@ import pytest
 from recommenders.train import TrainConfig, run
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray", reason="Ray is the [scale] extra (make setup installs it)")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
-
-
 def _comparable(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for protocol in ("pair", "report"):
