@@ -117,8 +117,10 @@ class LookAheadDefender(Defender):
         if last not in self._prefix:
             self._prefix.append(last)
         start = np.array(self._prefix, dtype=np.int64)
+        # the env asks before each reveal, so the campaign goes on past the prefix: lengths are
+        # drawn given that (raising short draws made 43% of continuations one step long at t = 5)
         sequences, lengths = self.adversary.sample(
-            self.rng, self.samples, self.temperature, initial=[start] * self.samples
+            self.rng, self.samples, self.temperature, initial=[start] * self.samples, running=True
         )
         counts = np.zeros(self.n_techniques)
         for sequence, length in zip(sequences, lengths, strict=True):

@@ -137,3 +137,22 @@ def test_compiled_weights_are_the_standardised_softmax(temperature):
     exact = np.exp((z - z.max()) / temperature)
     np.testing.assert_allclose(weights[live] / total, exact / exact.sum(), rtol=1e-6, atol=1e-300)
     assert np.all(weights[~live] == 0) and np.isclose(blocks.sum(), total)
+
+
+def test_a_running_campaign_draws_its_length_given_that_it_goes_on():
+    """A planner continuing a 5-technique prefix must draw L from P(L | L ≥ 6), not raise every
+    shorter draw to 6 (that put 43% of the mass on L = 6 against a true 11%)."""
+    import gymnasium as gym
+
+    adversary = gym.make("TIE-Defend-v0").unwrapped.adversary
+    sizes = adversary.size_probabilities
+    start, draws = np.arange(5), 6000
+    _, lengths = adversary.sample(
+        np.random.default_rng(0), draws, 1.65, initial=[start] * draws, running=True
+    )
+    assert lengths.min() >= 6
+    expected = sizes[6:] / sizes[6:].sum()
+    observed = np.bincount(lengths, minlength=len(sizes))[6:] / draws
+    assert np.abs(observed - expected).max() < 0.02  # ~4.5 standard errors at the largest cell
+    _, clipped = adversary.sample(np.random.default_rng(0), draws, 1.65, initial=[start] * draws)
+    assert np.mean(clipped == 6) > 0.3  # the env's reset keeps its documented rule

@@ -51,11 +51,24 @@ class GenerativeSampler:
         self._additive: dict[float, tuple[np.ndarray, np.ndarray] | None] = {}
 
     def sample_lengths(
-        self, rng: np.random.Generator, count: int, max_length: int | None = None
+        self,
+        rng: np.random.Generator,
+        count: int,
+        max_length: int | None = None,
+        at_least: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Campaign lengths from the training corpus's report-size distribution (≥ 2)."""
+        """Campaign lengths from the training corpus's report-size distribution (≥ 2); with
+        `at_least`, from that distribution *given* that campaign i is at least `at_least[i]` long
+        (one uniform draw per campaign either way)."""
         cap = min(max_length or self.n_techniques, self.n_techniques)
-        return np.minimum(draw_from_cdf(rng, self._size_cdf, count), cap)
+        if at_least is None:
+            return np.minimum(draw_from_cdf(rng, self._size_cdf, count), cap)
+        cdf = self._size_cdf
+        floor = np.minimum(np.asarray(at_least, dtype=np.int64), len(cdf) - 1)
+        below = np.where(floor > 0, cdf[np.maximum(floor - 1, 0)], 0.0)  # P(L < at_least)
+        uniforms = below + rng.random(count) * (1.0 - below)
+        drawn = np.minimum(np.searchsorted(cdf, uniforms, side="right"), len(cdf) - 1)
+        return np.minimum(np.maximum(drawn, floor), cap)
 
     def sample(
         self,
@@ -66,10 +79,15 @@ class GenerativeSampler:
         order: Order = "model",
         initial: list[np.ndarray] | None = None,
         max_length: int | None = None,
+        running: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """`count` campaigns as (count, width) technique columns padded with -1, and lengths.
 
-        `initial[i]`, when given, is campaign i's start, shown in front whatever the order.
+        `initial[i]`, when given, is campaign i's start, shown in front whatever the order. Its
+        length is the drawn one, raised to the start + 1 where shorter (an env reset with a given
+        start: one technique left to forecast); with `running`, it is drawn from the size
+        distribution *given* that it exceeds the start (a planner continuing a campaign known to
+        go on: raising short draws puts far too much mass on one more step).
         """
         if not (
             np.isfinite(temperature) and temperature > 0 and np.isfinite(top_p) and 0 < top_p <= 1
@@ -79,7 +97,9 @@ class GenerativeSampler:
             )
         tables = self._additive_tables(temperature) if initial is None and top_p == 1 else None
         if tables is None:
-            return self._sample_numpy(rng, count, temperature, top_p, order, initial, max_length)
+            return self._sample_numpy(
+                rng, count, temperature, top_p, order, initial, max_length, running
+            )
         lengths = self.sample_lengths(rng, count, max_length)
         starts = draw_from_cdf(rng, self._popularity_cdf, count)
         uniforms = rng.random((count, int(lengths.max())))
@@ -98,15 +118,18 @@ class GenerativeSampler:
         order: Order,
         initial: list[np.ndarray] | None,
         max_length: int | None,
+        running: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Any family: batched incremental fold-in, one `_sample_next` per step."""
-        lengths = self.sample_lengths(rng, count, max_length)
         if initial is None:
+            lengths = self.sample_lengths(rng, count, max_length)
             starts = np.ones(count, dtype=np.int64)
             given_sets = list(draw_from_cdf(rng, self._popularity_cdf, count)[:, None])
-        else:
+        else:  # given starts draw no random number, so the lengths' draw keeps its place
             given_sets = [np.asarray(given, dtype=np.int64) for given in initial]
             starts = np.array([len(given) for given in given_sets], dtype=np.int64)
+            at_least = np.minimum(starts + 1, self.n_techniques) if running else None
+            lengths = self.sample_lengths(rng, count, max_length, at_least)
             # a given start shows all of itself and still leaves one technique to forecast
             lengths = np.where(starts < self.n_techniques, np.maximum(lengths, starts + 1), starts)
         # Work in order of decreasing length so the campaigns still growing at any step are a

@@ -83,10 +83,14 @@ class Adversary:
         order: Order = "model",
         initial: list[np.ndarray] | None = None,
         max_length: int | None = None,
+        running: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Generated campaigns as arrays: (count, width) columns padded with -1, and lengths
-        (`GenerativeSampler.sample`). Vector envs copy these rows with no per-campaign objects."""
-        return self.generator.sample(rng, count, temperature, top_p, order, initial, max_length)
+        (`GenerativeSampler.sample`; `running`: lengths given the start is not the end). Vector
+        envs copy these rows with no per-campaign objects."""
+        return self.generator.sample(
+            rng, count, temperature, top_p, order, initial, max_length, running
+        )
 
     def generate(
         self,
