@@ -129,16 +129,18 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     | popularity (the budget spent at once on the most common) | 54% / 0.76 | 38% / 0.50 |
     | greedy (the recommender's top unseen technique) | 77% / 1.26 | 55% / 0.82 |
     | sequence (greedy re-ranked by real order) | 77% / 1.25 | 54% / 0.81 |
-    | look-ahead (most likely in the rest of the campaign, 64 sampled continuations) | 76% / 1.23 | 60% / 0.90 |
+    | look-ahead (most likely in the rest of the campaign, 64 sampled continuations) | 74% / 1.21 | 59% / 0.89 |
     | oracle (detects the technique about to be used) | 100% / 1.80 | 91% / 1.56 |
 
     No trivial policy comes near the heuristics: spending the whole budget at once is the
     popularity row; a deploy on a seen or detected technique (masked) is a wait at no cost; the
     episode ends at a catch (stepping on raises ResetNeeded). A "bait" policy on the evasive
     adversary that also detects the likeliest substitute did worse than greedy (0.67; outside
-    review). On generated campaigns greedy knows the adversary's own scores. The oracle's margin
-    over the best heuristic (+43% static over greedy, +73% evasive over look-ahead) is the
-    headroom.
+    review). On generated campaigns greedy knows the adversary's own scores, so it is close to
+    Bayes-optimal there. The oracle knows the campaign: its margin (+43% static over greedy, +75%
+    evasive over look-ahead) is not a defender's headroom; without knowing the campaign an outside
+    review measured about 0–6% on the static env and +12–16% (look-ahead variants) on the
+    evasive one (README, issue 27).
 
     An evasive adversary (opt-in, `tie_gym/adversary/evasion.py`) reacts: when the technique it is
     about to use is detected, with probability `evasion` it uses instead an unused, undetected
