@@ -76,6 +76,9 @@ class TrainingData:
     values: str = "binary"
     rollup: bool = False
     origins: tuple[str, ...] | None = None
+    procedures: float = 0.0
+    """Weight of ATT&CK's procedure examples among the training rows (0: none)."""
+    procedure_rows: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class TrainingData:
             "values": self.values,
             "rollup": self.rollup,
             "origins": list(self.origins) if self.origins else None,
+            "procedures": {"weight": self.procedures, "rows": self.procedure_rows},
         }
 
     @classmethod
@@ -106,6 +110,9 @@ class TrainingData:
             values=str(raw.get("values", "binary")),
             rollup=bool(raw.get("rollup", False)),
             origins=tuple(origins) if origins else None,
+            # absent in model.json written before procedure rows existed: none were used
+            procedures=float((raw.get("procedures") or {}).get("weight", 0.0)),
+            procedure_rows=int((raw.get("procedures") or {}).get("rows", 0)),
         )
 
 

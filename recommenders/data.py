@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,9 @@ class Report:
     id: str
     techniques: dict[str, int]
     origin: str
+    references: tuple[str, ...] = ()
+    """The report's reference URLs, normalised (`normalised_url`): how other sources citing the
+    same report are recognised."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,23 @@ def _field(path: Path, where: str, problem: str, fix: str) -> DataError:
     return DataError(path, where, problem, fix)
 
 
+def normalised_url(url: str) -> str:
+    """A URL compared the way citations of one report are matched: no scheme, no www., lower case, letters and
+    digits only."""
+    url = re.sub(r"^https?://(www\.)?", "", url.strip().lower()).rstrip("/")
+    return re.sub(r"[^a-z0-9]", "", url)
+
+
+def _references(raw: dict[str, Any], path: Path, where: str) -> tuple[str, ...]:
+    references = raw.get("references") or []
+    if not isinstance(references, list):
+        raise _field(
+            path, f"{where}.references", "not a list", 'give references as [{"url": ...}, ...]'
+        )
+    urls = (r.get("url") for r in references if isinstance(r, dict))
+    return tuple(sorted({normalised_url(u) for u in urls if isinstance(u, str)} - {""}))
+
+
 def _parse_reports(payload: Any, path: Path) -> list[Report]:
     fix = "use the TIE combined dataset schema: {reports: [{id, mitre_techniques: {ID: count}, origin_of_data}]}"
     if not isinstance(payload, dict) or not isinstance(payload.get("reports"), list):
@@ -159,7 +180,14 @@ def _parse_reports(payload: Any, path: Path) -> list[Report]:
         origin = raw.get("origin_of_data", "")
         if not isinstance(origin, str):
             raise _field(path, f"{where}.origin_of_data", f"{origin!r} is not a string", fix)
-        reports.append(Report(report_id, {k: v for k, v in techniques.items() if v > 0}, origin))
+        reports.append(
+            Report(
+                report_id,
+                {k: v for k, v in techniques.items() if v > 0},
+                origin,
+                _references(raw, path, where),
+            )
+        )
     return reports
 
 
@@ -205,7 +233,7 @@ def load_corpus(
                 dropped.setdefault(status, set()).add(technique_id)
                 observations_dropped += 1
         if techniques:
-            kept.append(Report(report.id, techniques, report.origin))
+            kept.append(Report(report.id, techniques, report.origin, report.references))
         else:
             empty += 1
     summary = DropSummary(

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from recommenders.data import PairSplit, ReportSplit
 from recommenders.errors import DataError
 
 log = logging.getLogger("recommenders.distributed")
@@ -53,7 +52,7 @@ def _job(
     run_job: Callable[..., Any],
     name: str,
     hparams: dict[str, Any],
-    splits: tuple[PairSplit, ReportSplit],
+    splits: tuple[Any, ...],
     config: Any,
 ) -> Any:
     """A Ray task: one configuration, one thread (several tasks share a machine)."""
@@ -68,15 +67,15 @@ def _job(
 def ray_sweep(
     run_job: Callable[..., Any],
     jobs: list[tuple[str, dict[str, Any]]],
-    pair: PairSplit,
-    report: ReportSplit,
+    data: tuple[Any, ...],
     config: Any,
 ) -> Iterator[Any]:
-    """`run_job(name, hparams, pair, report, config)` (`recommenders.train.sweep_job`, passed in
-    so that this module does not import the pipeline) for every job as a Ray task, yielded in job
-    order; `config` is the run's `TrainConfig` (its `address` picks the cluster)."""
+    """`run_job(name, hparams, *data, config)` (`recommenders.train.sweep_job`, passed in so
+    that this module does not import the pipeline; `data` its splits) for every job as a Ray
+    task, yielded in job order; `config` is the run's `TrainConfig` (its `address` picks the
+    cluster)."""
     ray = start_ray(config.address)
-    splits = ray.put((pair, report))  # once: every task reads the same object
+    splits = ray.put(data)  # once: every task reads the same object
     task = ray.remote(num_cpus=1)(_job)
     futures = [task.remote(run_job, name, hparams, splits, config) for name, hparams in jobs]
     for future in futures:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog
+from recommenders.data import normalised_url
 from recommenders.errors import DataError
 from recommenders.jsonio import read_json
 
@@ -515,13 +516,6 @@ def columns(techniques: Sequence[str], vocabulary: Sequence[str]) -> tuple[list[
     """Techniques as columns of a model's vocabulary, and those it does not have."""
     index = {t: i for i, t in enumerate(vocabulary)}
     return [index[t] for t in techniques if t in index], [t for t in techniques if t not in index]
-
-
-def normalised_url(url: str) -> str:
-    """A URL compared the way copies are found: no scheme, no www., lower case, letters and
-    digits only."""
-    url = re.sub(r"^https?://(www\.)?", "", url.strip().lower()).rstrip("/")
-    return re.sub(r"[^a-z0-9]", "", url)
 
 
 def copies_of(

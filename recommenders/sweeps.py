@@ -20,6 +20,8 @@ class Sweep:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     quick_grid: dict[str, list[Any]] = field(default_factory=dict)
     quick_fixed: dict[str, Any] = field(default_factory=dict)
+    corpus_only: bool = False
+    """Train on the corpus alone, without ATT&CK's procedure examples (TIE's reference)."""
 
     def configs(self, quick: bool = False) -> list[dict[str, Any]]:
         """Every hyperparameter combination, in a deterministic order."""
@@ -50,6 +52,7 @@ SWEEPS: dict[str, Sweep] = {
             "tie_compat": True,
             "c": 0.001,
         },
+        corpus_only=True,
     ),
     "wals": Sweep(
         "wals",

