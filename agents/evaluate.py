@@ -437,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
         "with a 95%% CI over them; quote it so that the shell leaves "
         "the * alone, e.g. 'mppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v0-seed*' "
         f"(default: {' '.join(BASELINES)}); on TIE-Defend envs the defenders of "
-        "agents/defenders.py (wait random popularity greedy sequence lookahead oracle, the default)",
+        "agents/defenders.py (wait random popularity greedy sequence lookahead rollout oracle, the "
+        "default)",
     )
     parser.add_argument(
         "--episodes",

@@ -120,7 +120,7 @@ class GenerativeSampler:
         max_length: int | None,
         running: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Any family: batched incremental fold-in, one `_sample_next` per step."""
+        """Any family: batched incremental fold-in, one `next_techniques` per step."""
         if initial is None:
             lengths = self.sample_lengths(rng, count, max_length)
             starts = np.ones(count, dtype=np.int64)
@@ -158,7 +158,7 @@ class GenerativeSampler:
                 active = positions
             if len(positions) == 0:
                 continue
-            chosen = self._sample_next(
+            chosen = self.next_techniques(
                 rng, fold_in.scores(active), sequences[positions, :step], temperature, top_p
             )
             sequences[positions, step] = chosen
@@ -202,7 +202,7 @@ class GenerativeSampler:
         fold_in.reset(np.arange(count))
         return fold_in
 
-    def _sample_next(
+    def next_techniques(
         self,
         rng: np.random.Generator,
         scores: np.ndarray,
