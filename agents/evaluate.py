@@ -437,8 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
         "with a 95%% CI over them; quote it so that the shell leaves "
         "the * alone, e.g. 'mppo=runs/agents/maskable_ppo-TIE-ForecastGuess-v0-seed*' "
         f"(default: {' '.join(BASELINES)}); on TIE-Defend envs the defenders of "
-        "agents/defenders.py (wait random popularity greedy sequence lookahead rollout oracle, the "
-        "default)",
+        "agents/defenders.py (wait random popularity greedy sequence lookahead oracle, the "
+        "default; rollout when named: it is slow)",
     )
     parser.add_argument(
         "--episodes",
@@ -487,7 +487,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "evaluate TIE-Defend and TIE-Forecast envs in separate runs: their agents differ"
         )
     if defend and "agents" in args.defaulted:
-        args.agents = list(DEFENDERS)
+        # rollout simulates 9 actions × 128 continuations per decision (minutes per hundred
+        # episodes): it runs when named
+        args.agents = [d for d in DEFENDERS if d != "rollout"]
     names = DEFENDERS if defend else BASELINES
     for item in args.agents:
         if item not in names and "=" not in item:
