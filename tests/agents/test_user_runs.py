@@ -76,21 +76,24 @@ def test_ctrl_c_exits_130_in_one_line_and_keeps_nothing(tmp_path):
     argv = ["--algo", "ppo", "--env", "TIE-ForecastGuess-v0", "--timesteps", "1000000"]
     argv += ["--n-envs", "1", "--eval-freq", "32", "--eval-episodes", "1", "--no-progress"]
     argv += ["--set", "n_steps=16", "batch_size=16", "n_epochs=1", "--out", str(tmp_path)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agents.train", *argv],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    log = tmp_path.parent / f"{tmp_path.name}.stderr"  # a file, not a pipe that can fill up
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agents.train", *argv],
+            cwd=tmp_path,
+            stderr=sink,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     building = tmp_path / ".tmp-ppo-TIE-ForecastGuess-v0-seed0"
     deadline = time.time() + 120
     while not (building / "best_model.zip").exists() and time.time() < deadline:
         time.sleep(0.2)
     assert (building / "best_model.zip").exists(), "training never saved a model"
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
+    process.wait(timeout=60)
+    stderr = log.read_text()
+    assert process.returncode == 130, stderr[-3000:]
     errors = [line for line in stderr.splitlines() if "interrupted" in line]
     assert len(errors) == 1 and "nothing was kept" in errors[0]
     assert "Traceback" not in stderr
@@ -251,17 +254,17 @@ def test_sigterm_exits_143_and_keeps_nothing(tmp_path):
     argv = ["--algo", "ppo", "--env", "TIE-ForecastGuess-v0", "--timesteps", "1000000"]
     argv += ["--n-envs", "1", "--eval-freq", "32", "--eval-episodes", "1", "--no-progress"]
     argv += ["--set", "n_steps=16", "batch_size=16", "n_epochs=1", "--out", str(tmp_path)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agents.train", *argv],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path.parent / f"{tmp_path.name}.stderr"  # a file, not a pipe that can fill up
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agents.train", *argv], cwd=tmp_path, stderr=sink, text=True
+        )
     building = tmp_path / ".tmp-ppo-TIE-ForecastGuess-v0-seed0"
     deadline = time.time() + 120
     while not (building / "best_model.zip").exists() and time.time() < deadline:
         time.sleep(0.2)
     process.terminate()
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143 and "terminated; nothing was kept" in stderr
+    process.wait(timeout=60)
+    stderr = log.read_text()
+    assert process.returncode == 143 and "terminated; nothing was kept" in stderr, stderr[-3000:]
     assert list(tmp_path.iterdir()) == []
