@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 from benchmarks.timing import write_table
@@ -69,9 +70,9 @@ def main() -> None:
     }
     env.pop("TIE_TEXT_MODEL", None)
     text = report_text()
-    path = "/tmp/tie_text_latency_report.txt"
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    handle, path = tempfile.mkstemp(suffix=".txt", prefix="tie-text-latency-")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
     cold = []
     for _ in range(5):
         start = time.perf_counter()
@@ -81,7 +82,7 @@ def main() -> None:
             capture_output=True,
             text=True,
             check=True,
-            cwd="/tmp",
+            cwd=tempfile.gettempdir(),
         )
         wall = time.perf_counter() - start
         load, first, found = json.loads(out.stdout.strip().splitlines()[-1])
