@@ -33,7 +33,6 @@ import argparse
 import json
 import logging
 import math
-import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -64,6 +63,7 @@ from agents.evaluate import TRAIN_EVAL_SEED_OFFSET
 from agents.policy import check_env_config
 from agents.vec_env import has_native_vector, make_native_vec_env
 from recommenders.errors import DataError
+from recommenders.jsonio import staged_folder
 
 log = logging.getLogger("agents.train")
 
@@ -350,17 +350,9 @@ def _train(
     Builds the run in `.tmp-<name>` and renames it at the end; anything that stops it first
     (Ctrl-C included) removes the unfinished folder."""
     final = config.run_dir()
-    building = final.with_name(f".tmp-{final.name}")
-    shutil.rmtree(building, ignore_errors=True)  # left by a killed run
-    building.mkdir(parents=True)
-    try:
+    # --overwrite: the old run goes only once the new one is whole
+    with staged_folder(final, replace=config.overwrite) as building:
         _learn(config, probe, building, on_eval)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    if final.exists():  # --overwrite: the old run goes only now that the new one is whole
-        shutil.rmtree(final)
-    building.rename(final)
     log.info("run folder: %s", final)
     return final
 

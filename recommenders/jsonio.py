@@ -1,4 +1,4 @@
-"""Reading and atomically writing JSON; `.json.gz` and `.json` are read alike."""
+"""Reading and atomically writing JSON (and whole folders); `.json.gz` and `.json` are read alike."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,21 @@ def write_json(path: str | Path, payload: Any) -> None:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     atomic_write(path, _write)
+
+
+@contextmanager
+def staged_folder(final: Path, replace: bool = False) -> Iterator[Path]:
+    """A hidden `.tmp-<name>` folder beside `final`, renamed to it on success and removed on any
+    failure (Ctrl-C included): readers never see a half-written folder, none is left behind.
+    With `replace`, an existing `final` is removed only once the new one is whole."""
+    staging = final.parent / f".tmp-{final.name}"
+    shutil.rmtree(staging, ignore_errors=True)  # left by a killed run
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:  # cleanup only: the exception goes on
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if replace and final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)

@@ -17,11 +17,9 @@ import io
 import json
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,7 +51,7 @@ from recommenders.data import (
     resolve_data_dir,
 )
 from recommenders.evaluation import evaluate_pairs, evaluate_reports
-from recommenders.jsonio import atomic_write, write_json
+from recommenders.jsonio import atomic_write, staged_folder, write_json
 from recommenders.metrics import KS
 from recommenders.models import Recommender, make_model
 from recommenders.models.base import resolve_device
@@ -289,22 +287,6 @@ def chosen_table(chosen: dict[tuple[str, str], Result]) -> str:
     return "\n".join(lines)
 
 
-@contextmanager
-def _staging(final: Path) -> Iterator[Path]:
-    """A hidden `.tmp-<name>` folder, renamed to `final` on success and removed on any failure
-    (Ctrl-C included): readers never see a half-written run, and none is left behind."""
-    staging = final.parent / f".tmp-{final.name}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging)
-        raise
-    staging.rename(final)
-
-
 def _report_rows_trainval(matrix: sp.csr_matrix, report: ReportSplit) -> sp.csr_matrix:
     return _stack_reports(matrix, np.concatenate([report.train_rows, report.validation.rows]))
 
@@ -375,7 +357,7 @@ def run(config: TrainConfig) -> Path:
     while final.exists():
         final = out / f"{stamp}-{suffix}"
         suffix += 1
-    with _staging(final) as staging:
+    with staged_folder(final) as staging:
         test: dict[str, dict[str, dict[str, float]]] = {p: {} for p in PROTOCOLS}
         metrics: dict[str, Any] = {p: {} for p in PROTOCOLS}
         pair_trainval = (pair.train + pair.validation).tocsr()

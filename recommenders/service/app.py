@@ -259,11 +259,9 @@ async def _json_body(request: Request, limits: Limits) -> Any:
     except RecursionError as exc:
         raise DataError("request body", None, "JSON nested too deeply", fix) from exc
     items = payload.get("objects", payload.get("instances")) if isinstance(payload, dict) else None
-    actions = (
-        sum(isinstance(o, dict) and "action" in (o.get("type"), o.get("id")) for o in items)
-        + sum(isinstance(o, dict) and o.get("type") == "attack-action" for o in items)
-        if isinstance(items, list)
-        else 0
+    actions = sum(  # STIX `attack-action` objects, or `.afb` instances whose id is "action"
+        isinstance(o, dict) and (o.get("type") == "attack-action" or o.get("id") == "action")
+        for o in (items if isinstance(items, list) else [])
     )
     if actions > limits.max_flow_actions:
         raise DataError(

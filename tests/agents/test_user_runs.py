@@ -72,11 +72,13 @@ def test_defend_training_speaks_of_returns_per_campaign(tmp_path, caplog):
     assert not any("forecast" in e for e in evals)
 
 
-def test_ctrl_c_exits_130_in_one_line_and_keeps_nothing(tmp_path):
+def _stop_training(tmp_path, stop) -> tuple[int, str]:
+    """Start agents.train, `stop(process)` once it has saved a model mid-run; (exit code,
+    stderr). stderr goes to a file: a pipe nobody reads could fill up and stall the child."""
     argv = ["--algo", "ppo", "--env", "TIE-ForecastGuess-v0", "--timesteps", "1000000"]
     argv += ["--n-envs", "1", "--eval-freq", "32", "--eval-episodes", "1", "--no-progress"]
     argv += ["--set", "n_steps=16", "batch_size=16", "n_epochs=1", "--out", str(tmp_path)]
-    log = tmp_path.parent / f"{tmp_path.name}.stderr"  # a file, not a pipe that can fill up
+    log = tmp_path.parent / f"{tmp_path.name}.stderr"
     with log.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "agents.train", *argv],
@@ -90,10 +92,14 @@ def test_ctrl_c_exits_130_in_one_line_and_keeps_nothing(tmp_path):
     while not (building / "best_model.zip").exists() and time.time() < deadline:
         time.sleep(0.2)
     assert (building / "best_model.zip").exists(), "training never saved a model"
-    process.send_signal(signal.SIGINT)
+    stop(process)
     process.wait(timeout=60)
-    stderr = log.read_text()
-    assert process.returncode == 130, stderr[-3000:]
+    return process.returncode, log.read_text()
+
+
+def test_ctrl_c_exits_130_in_one_line_and_keeps_nothing(tmp_path):
+    returncode, stderr = _stop_training(tmp_path, lambda p: p.send_signal(signal.SIGINT))
+    assert returncode == 130, stderr[-3000:]
     errors = [line for line in stderr.splitlines() if "interrupted" in line]
     assert len(errors) == 1 and "nothing was kept" in errors[0]
     assert "Traceback" not in stderr
@@ -251,20 +257,6 @@ def test_a_setting_the_algorithm_refuses_is_a_data_error(tmp_path):
 
 
 def test_sigterm_exits_143_and_keeps_nothing(tmp_path):
-    argv = ["--algo", "ppo", "--env", "TIE-ForecastGuess-v0", "--timesteps", "1000000"]
-    argv += ["--n-envs", "1", "--eval-freq", "32", "--eval-episodes", "1", "--no-progress"]
-    argv += ["--set", "n_steps=16", "batch_size=16", "n_epochs=1", "--out", str(tmp_path)]
-    log = tmp_path.parent / f"{tmp_path.name}.stderr"  # a file, not a pipe that can fill up
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "agents.train", *argv], cwd=tmp_path, stderr=sink, text=True
-        )
-    building = tmp_path / ".tmp-ppo-TIE-ForecastGuess-v0-seed0"
-    deadline = time.time() + 120
-    while not (building / "best_model.zip").exists() and time.time() < deadline:
-        time.sleep(0.2)
-    process.terminate()
-    process.wait(timeout=60)
-    stderr = log.read_text()
-    assert process.returncode == 143 and "terminated; nothing was kept" in stderr, stderr[-3000:]
+    returncode, stderr = _stop_training(tmp_path, lambda p: p.terminate())
+    assert returncode == 143 and "terminated; nothing was kept" in stderr, stderr[-3000:]
     assert list(tmp_path.iterdir()) == []
