@@ -43,3 +43,17 @@ def test_examples_leave_no_sb3_folders_in_the_temp_directory(monkeypatch, tmp_pa
     monkeypatch.setattr(sys, "argv", ["train_sb3.py", "--timesteps", "256", "--episodes", "1"])
     runpy.run_path(str(EXAMPLES / "train_sb3.py"), run_name="__main__")
     assert not list(tmp_path.glob("SB3-*"))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "vector"),
+    [("TIE-ForecastGuess-v0", "ForecastVectorEnv"), ("TIE-Defend-v0", "DefendVectorEnv")],
+)
+def test_the_rllib_example_trains_ppo_on_the_native_vector_env(ray_cluster, env_id, vector):
+    pytest.importorskip("ray.rllib", reason="RLlib's dependencies are in the [scale] extra")
+    example = runpy.run_path(str(EXAMPLES / "train_rllib.py"))
+    result = example["main"](["--env", env_id, "--iterations", "2", "--envs", "4", "--batch", "64"])
+    assert result["vector_env"] == vector
+    assert result["iteration"] == 2 and result["env_steps"] >= 128
+    assert result["episode_return_mean"] == result["episode_return_mean"]  # episodes ended: not NaN
+    assert ray_cluster.is_initialized()  # the caller's Ray is left running
