@@ -7,7 +7,8 @@ run.json, TensorBoard logs and `best_model.zip`):
    entropy coefficient) for each algorithm on the first seed, and ASHA stops the weak trials
    early on the EvalCallback's score (episodes seeded seed + 10,000: agents.train's range). The
    best by the *selection* score wins.
-2. A plain grid of algorithms × seeds with the chosen (or the YAML's) hyperparameters.
+2. A plain grid of algorithms × envs × seeds with the chosen (or the YAML's) hyperparameters
+   (the Optuna phase searches on the first env).
 
 Every trial ends by playing its best model on the selection episodes (seeds from 200,000,
 `agents.evaluate.SELECTION_SEED`), never on the benchmark's (from 100,000), so a study chooses
@@ -37,12 +38,13 @@ log = logging.getLogger("agents.tune")
 class StudyConfig:
     """One study; recorded in study.json."""
 
-    env: str = "TIE-ForecastGuess-v0"
-    """The env id every trial trains on (agents.train's --env)."""
+    envs: tuple[str, ...] = ("TIE-ForecastGuess-v0",)
+    """The env ids of the grid (agents.train's --env); the Optuna phase searches on the first."""
     algos: tuple[str, ...] = ("maskable_ppo",)
     seeds: tuple[int, ...] = (0, 1, 2)
     timesteps: int = 100_000
-    n_envs: int = 8
+    n_envs: int | None = None
+    """Training envs per trial (None: the YAML's `n_envs`, else 8, as agents.train)."""
     eval_freq: int = 10_000
     """Steps between EvalCallback evaluations: the points where ASHA may stop a trial."""
     eval_episodes: int = 50
@@ -56,7 +58,9 @@ class StudyConfig:
     """Hyperparameters every trial takes (as agents.train --set)."""
     out: str = "runs/agents-tune"
     address: str | None = None
-    """Ray cluster address; None starts a local Ray with this machine's CPUs."""
+    """Ray cluster address; None starts a local Ray."""
+    cpus: int | None = None
+    """CPUs of the local Ray (None: this machine's); ignored with `address`."""
 
 
 SPACE = {"learning_rate": (1e-5, 1e-3), "ent_coef": (1e-5, 1e-1)}
@@ -77,7 +81,7 @@ def trial(params: dict[str, Any]) -> None:
     tag = "-".join(f"{k}{v:.2g}" for k, v in sorted(params.get("settings", {}).items()))
     config = AgentTrainConfig(
         algo=params["algo"],
-        env=study.env,
+        env=params["env"],
         timesteps=study.timesteps,
         n_envs=study.n_envs,
         seed=params["seed"],
@@ -99,7 +103,7 @@ def trial(params: dict[str, Any]) -> None:
     tune.report(
         {
             "eval_score": last[0],  # the scheduler's metric must be in every report
-            "selection_score": selection_score(run, study.env, study.selection_episodes),
+            "selection_score": selection_score(run, params["env"], study.selection_episodes),
             "run": str(run),
         }
     )
@@ -149,6 +153,7 @@ def _rows(results: Any, phase: str) -> list[dict[str, Any]]:
             {
                 "phase": phase,
                 "algo": config["algo"],
+                "env": config["env"],
                 "seed": config["seed"],
                 "settings": config.get("settings", {}),
                 "selection_score": result.metrics.get("selection_score"),
@@ -168,7 +173,7 @@ def study(config: StudyConfig) -> list[dict[str, Any]]:
 
     from recommenders.distributed import start_ray
 
-    start_ray(config.address)
+    start_ray(config.address, config.cpus)
     rows: list[dict[str, Any]] = []
     chosen: dict[str, dict[str, Any]] = {algo: {} for algo in config.algos}
     if config.search == "optuna":
@@ -178,6 +183,7 @@ def study(config: StudyConfig) -> list[dict[str, Any]]:
         for algo in config.algos:
             space = {
                 "algo": algo,
+                "env": config.envs[0],
                 "seed": config.seeds[0],
                 "settings": {k: tune.loguniform(*bounds) for k, bounds in SPACE.items()},
             }
@@ -200,6 +206,7 @@ def study(config: StudyConfig) -> list[dict[str, Any]]:
         raise ValueError(f'search must be "grid" or "optuna", got {config.search!r}')
     space = {
         "algo": tune.grid_search(list(config.algos)),
+        "env": tune.grid_search(list(config.envs)),
         "seed": tune.grid_search(list(config.seeds)),
         "settings": tune.sample_from(lambda spec: chosen[spec.config.algo]),
     }
@@ -216,19 +223,19 @@ def write_study(config: StudyConfig, rows: list[dict[str, Any]], chosen: dict[st
         encoding="utf-8",
     )
     lines = [
-        f"# Agent study on {config.env} ({config.timesteps:,} steps per trial)",
+        f"# Agent study on {', '.join(config.envs)} ({config.timesteps:,} steps per trial)",
         "",
-        "| phase | algorithm | seed | settings | selection score | evaluations | run |",
-        "|---|---|---|---|---|---|---|",
+        "| phase | algorithm | env | seed | settings | selection score | evaluations | run |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['phase']} | error: {r['error']} | | | | | |")
+            lines.append(f"| {r['phase']} | error: {r['error']} | | | | | | |")
             continue
         score = "stopped by ASHA" if r["stopped_early"] else f"{r['selection_score']:.3f}"
         settings = ", ".join(f"{k}={v:.3g}" for k, v in r["settings"].items()) or "YAML"
         lines.append(
-            f"| {r['phase']} | {r['algo']} | {r['seed']} | {settings} | {score} | {r['evaluations']} | {r['run'] or ''} |"
+            f"| {r['phase']} | {r['algo']} | {r['env']} | {r['seed']} | {settings} | {score} | {r['evaluations']} | {r['run'] or ''} |"
         )
     lines += [
         "",
@@ -245,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add("--env", default=defaults.env, help="env id every trial trains on")
+    add("--env", nargs="+", default=list(defaults.envs), help="env ids (grid)")
     add("--algos", nargs="+", default=list(defaults.algos), help="algorithms (agents.train --algo)")
     add("--seeds", nargs="+", type=int, default=list(defaults.seeds), help="training seeds (grid)")
     add("--timesteps", type=int, default=defaults.timesteps, help="env steps per trial")
@@ -263,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings every trial takes")
     add("--out", default=defaults.out, help="run folders (runs/), study.md/json, tune/")
     add("--address", help="Ray cluster address (default: a local Ray)")
+    add("--cpus", type=int, help="CPUs of the local Ray (default: this machine's)")
     return parser
 
 
@@ -272,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = StudyConfig(
-        env=args.env,
+        envs=tuple(args.env),
         algos=tuple(args.algos),
         seeds=tuple(args.seeds),
         timesteps=args.timesteps,
@@ -285,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides=parse_overrides(args.set),
         out=args.out,
         address=args.address,
+        cpus=args.cpus,
     )
     try:
         rows = study(config)

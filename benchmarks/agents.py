@@ -2,40 +2,38 @@
 them beside the baselines on the generative and replay environments.
 
 Run: python -m benchmarks.agents [--suite mlp|residual] [--timesteps 200000] [--seeds 0 1 2] [--jobs 2]
-Each training process uses one CPU thread; `--jobs` of them run at once. Results go to
-benchmarks/results/agents_<suite>_results.md and agents_<suite>_training.json (plots under
-benchmarks/results/agents_<suite>/).
+Training is an `agents.tune` grid (algorithms × envs × seeds as Ray Tune trials, each an
+`agents.train` run on one CPU thread): `--jobs` CPUs of a local Ray, or a cluster's with
+`--address`. Results go to benchmarks/results/agents_<suite>_results.md and
+agents_<suite>_training.json (plots under benchmarks/results/agents_<suite>/).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agents.evaluate import BASELINES
+from agents.tune import StudyConfig, study
 from benchmarks.timing import RESULTS
 
-SUITES = {
-    # plain MLP policies on the seen-set observation
-    "mlp": [
-        ("maskable_ppo", "TIE-ForecastGuess-v0"),
-        ("ppo", "TIE-ForecastGuess-v0"),
-        ("maskable_ppo", "TIE-ForecastReplayTrainGuess-v0"),
-        ("ppo", "TIE-ForecastReplayTrainGuess-v0"),
-    ],
+SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # plain MLP policies on the seen-set observation: (algorithms, envs)
+    "mlp": (
+        ("maskable_ppo", "ppo"),
+        ("TIE-ForecastGuess-v0", "TIE-ForecastReplayTrainGuess-v0"),
+    ),
     # residual policies over TIE's forecast (agents/residual.py)
-    "residual": [
-        ("maskable_ppo", "TIE-ForecastGuessFeatures-v0"),
-        ("maskable_ppo", "TIE-ForecastReplayTrainGuessFeatures-v0"),
-    ],
+    "residual": (
+        ("maskable_ppo",),
+        ("TIE-ForecastGuessFeatures-v0", "TIE-ForecastReplayTrainGuessFeatures-v0"),
+    ),
 }
 
 
@@ -51,8 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds")
     parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="training processes at once"
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPUs of the local Ray (trials at once)",
     )
+    parser.add_argument("--address", help="a Ray cluster's address instead of a local Ray")
     parser.add_argument(
         "--episodes", type=int, default=300, help="evaluation episodes per env (seeds 100000+)"
     )
@@ -66,9 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the tables go; the default overwrites the published ones, so point small "
         "trial runs elsewhere",
     )
-    parser.add_argument(
-        "--time-limit", type=int, default=0, help="seconds per training process (0: none)"
-    )
     return parser
 
 
@@ -80,44 +79,28 @@ def main(argv: list[str] | None = None) -> None:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
-    training = SUITES[args.suite]
+    algos, envs = SUITES[args.suite]
     runs_dir = f"{args.runs}-{args.suite}"
-    jobs = list(itertools.product(training, args.seeds))
-
-    def launch(job: tuple[tuple[str, str], int]) -> int:
-        (algo, env_id), seed = job
-        command = [
-            sys.executable,
-            "-m",
-            "agents.train",
-            "--algo",
-            algo,
-            "--env",
-            env_id,
-            "--seed",
-            str(seed),
-            "--timesteps",
-            str(args.timesteps),
-            "--eval-freq",
-            "50000",
-            "--eval-episodes",
-            "50",
-            "--out",
-            runs_dir,
-            "--no-progress",
-        ]
-        if args.time_limit:
-            command = ["timeout", str(args.time_limit), *command]
-        return subprocess.run(command, env=env, check=False).returncode
-
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        codes = list(pool.map(launch, jobs))
+    trials = study(
+        StudyConfig(
+            envs=envs,
+            algos=algos,
+            seeds=tuple(args.seeds),
+            timesteps=args.timesteps,
+            eval_freq=50_000,
+            eval_episodes=50,
+            out=runs_dir,
+            address=args.address,
+            cpus=args.jobs,
+        )
+    )
     train_wall = time.perf_counter() - start
     prefix = "residual_" if args.suite == "residual" else ""
     agents = list(BASELINES) + [
-        f"{prefix}{algo}[{'gen' if 'Replay' not in env_id else 'replay-train'}]={runs_dir}/{algo}-{env_id}-seed*"
-        for algo, env_id in training
+        f"{prefix}{algo}[{'gen' if 'Replay' not in env_id else 'replay-train'}]={runs_dir}/runs/{algo}-{env_id}-seed*"
+        for algo in algos
+        for env_id in envs
     ]
     out = args.results / f"agents_{args.suite}"
     subprocess.run(
@@ -135,10 +118,12 @@ def main(argv: list[str] | None = None) -> None:
         env=env,
         check=True,
     )
-    runs = {p.parent.name: json.loads(p.read_text()) for p in Path(runs_dir).glob("*/run.json")}
+    runs = {
+        p.parent.name: json.loads(p.read_text()) for p in Path(runs_dir).glob("runs/*/run.json")
+    }
     summary = {
         "train_wall_seconds": round(train_wall, 1),
-        "exit_codes": codes,
+        "errors": [t["error"] for t in trials if "error" in t],
         "runs": {
             name: {k: r[k] for k in ("train_seconds", "fps", "env_share")}
             for name, r in sorted(runs.items())

@@ -19,8 +19,9 @@ from recommenders.errors import DataError
 log = logging.getLogger("recommenders.distributed")
 
 
-def start_ray(address: str | None) -> Any:
-    """`ray` connected to `address`, or to a local Ray started here (this machine's CPUs)."""
+def start_ray(address: str | None, cpus: int | None = None) -> Any:
+    """`ray` connected to `address`, or to a local Ray started here with `cpus` CPUs (default:
+    this machine's)."""
     try:
         import ray
     except ImportError as exc:
@@ -33,6 +34,7 @@ def start_ray(address: str | None) -> Any:
     if not ray.is_initialized():
         ray.init(
             address=address,
+            num_cpus=None if address else cpus,
             include_dashboard=False,
             log_to_driver=False,
             configure_logging=False,

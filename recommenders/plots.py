@@ -114,3 +114,35 @@ def technique_map(
     ax.set_ylabel("PC 2")
     ax.legend(fontsize=7, markerscale=1.5, loc="best", ncol=2)
     _save(fig, path)
+
+
+def reliability_diagram(
+    panels: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], path: Path, bins: int = 10
+) -> None:
+    """One panel per data set (e.g. validation, test), one line per kind of confidence (raw,
+    calibrated): share of pairs true against mean confidence in equal-width bins, the diagonal
+    where a confidence means what it says, and each line's expected calibration error."""
+    from recommenders.text.calibration import expected_calibration_error, reliability_bins
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), squeeze=False)
+    for ax, (title, lines) in zip(axes[0], panels.items(), strict=True):
+        ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1)
+        for name, (confidence, truth) in lines.items():
+            rows = reliability_bins(confidence, truth, bins)
+            ece = expected_calibration_error(confidence, truth, bins)
+            ax.plot(
+                [c for c, _, _ in rows],
+                [t for _, t, _ in rows],
+                marker="o",
+                label=f"{name} (ECE {ece:.3f})",
+            )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence (mean in bin)")
+        ax.set_ylabel("share the annotators listed")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle("Text mapper: reliability of document-level confidences")
+    _save(fig, path)

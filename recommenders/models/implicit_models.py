@@ -27,6 +27,13 @@ def _threads() -> int:
     return int(os.environ.get("TIE_NUM_THREADS", 0)) or (os.cpu_count() or 1)
 
 
+def _writable(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """`matrix`, or a copy where its arrays are read-only (Ray's object store hands workers
+    read-only arrays; `implicit`'s Cython kernels need writable buffers, even for input)."""
+    arrays = (matrix.data, matrix.indices, matrix.indptr)
+    return matrix if all(a.flags.writeable for a in arrays) else matrix.copy()
+
+
 def _use_gpu(device: str) -> bool:
     """GPU for "cuda" (refused with the fix when implicit cannot), or for "auto" when it can."""
     import implicit.gpu
@@ -86,7 +93,7 @@ class ImplicitALS(FactorModel):
         use_gpu = _use_gpu(device)
         with threadpool_limits(1, "blas"):
             model = self._new_model(use_gpu, seed)
-            model.fit(train, show_progress=False)
+            model.fit(_writable(train), show_progress=False)
         model = model.to_cpu() if hasattr(model, "to_cpu") else model
         self.user_factors = np.asarray(model.user_factors)
         self.item_factors = np.asarray(model.item_factors)
@@ -143,7 +150,7 @@ class ImplicitBPR(FactorModel):
                 num_threads=_threads(),
                 random_state=seed,
             )
-            model.fit(train, show_progress=False)
+            model.fit(_writable(train), show_progress=False)
         model = model.to_cpu() if hasattr(model, "to_cpu") else model
         self.user_factors = np.asarray(model.user_factors)
         self.item_factors = np.asarray(model.item_factors)

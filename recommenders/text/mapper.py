@@ -31,6 +31,7 @@ from recommenders.artifacts import (
 )
 from recommenders.errors import DataError
 from recommenders.jsonio import atomic_write, read_json, write_json
+from recommenders.text.calibration import Calibration
 from recommenders.text.corpus import Sentence, mentioned_techniques, split_sentences
 from recommenders.text.ioc import Indicator, extract_iocs
 
@@ -169,11 +170,18 @@ class DocumentMapping:
         }
 
 
+def mappable_sentences(text: str) -> list[str]:
+    """The sentences of `text` that the mapper scores: those with a letter in them."""
+    return [s for s in split_sentences(text) if any(c.isalpha() for c in s)]
+
+
 class TextMapper:
     """Map sentences and documents to ATT&CK techniques with confidences and evidence.
 
     Args:
-        threshold: a technique is reported when some sentence gives it at least this probability.
+        threshold: a technique is reported when its confidence in the text (its best sentence's,
+            calibrated where the model has a `Calibration`: the chance that annotators list it)
+            is at least this.
         unsupported_threshold: the same for techniques without report-level annotations in
             training (`supported_labels`): their only text is ATT&CK's description or a few
             TRAM1 sentences, so their confidences are less reliable and need a higher bar.
@@ -211,6 +219,8 @@ class TextMapper:
         self._counter: Any = None
         self.half = False
         """Saved as float16 weights with uint16 column indices (`compressed`)."""
+        self.calibration: Calibration | None = None
+        """Maps raw scores to confidences (`confidences`); None reports the raw scores."""
 
     # -- training -------------------------------------------------------------------------
 
@@ -287,6 +297,7 @@ class TextMapper:
             self.report_mentions,
         )
         copy.labels, copy.supported_labels = list(self.labels), set(self.supported_labels)
+        copy.calibration = self.calibration
         copy.vocabulary, copy.idf, copy.bias = self.vocabulary, self.idf, self.bias
         weights = self.weights.copy()  # type: ignore[union-attr]
         weights.data[np.abs(weights.data) < prune] = 0.0
@@ -328,6 +339,15 @@ class TextMapper:
         logits = (self.features(texts) @ self.weights.T).toarray() + self.bias  # type: ignore[union-attr,operator]
         return 1.0 / (1.0 + np.exp(-logits))
 
+    def confidences(self, texts: list[str]) -> np.ndarray:
+        """(sentences × techniques) confidences: `predict_proba` through the calibration, where
+        the model has one. A technique's confidence in a report is its best sentence's."""
+        probabilities = self.predict_proba(texts)
+        if self.calibration is None:
+            return probabilities
+        supported = np.array([label in self.supported_labels for label in self.labels])
+        return self.calibration.apply(probabilities, supported)
+
     def explain(self, sentence: str, technique: str, top: int = 6) -> list[tuple[str, float]]:
         """Terms that pushed this sentence toward this technique, largest contribution first."""
         row = self.features([sentence])
@@ -344,10 +364,16 @@ class TextMapper:
         self, threshold: float | None = None, unsupported_threshold: float | None = None
     ) -> np.ndarray:
         """Per-technique reporting bars: `threshold` for supported techniques, the unsupported
-        bar (by default the higher of the two) for the rest."""
+        bar for the rest — by default the model's own; with a `threshold` given, the same one
+        where confidences are calibrated (they mean the same in both groups), else the higher of
+        the two."""
+        given = threshold
         threshold = self.threshold if threshold is None else threshold
         if unsupported_threshold is None:
-            unsupported_threshold = max(threshold, self.unsupported_threshold)
+            calibrated = given is not None and self.calibration is not None
+            unsupported_threshold = (
+                threshold if calibrated else max(threshold, self.unsupported_threshold)
+            )
         return np.array(
             [
                 threshold if label in self.supported_labels else unsupported_threshold
@@ -366,8 +392,7 @@ class TextMapper:
     ) -> DocumentMapping:
         """Techniques found in a document, with their best evidence sentences and the IoCs.
 
-        A threshold given here replaces the model's for supported techniques; unsupported ones
-        keep the higher of the two bars unless `unsupported_threshold` is given. `explain=False`
+        A threshold given here replaces the model's (`thresholds` says for which techniques). `explain=False`
         leaves the evidence's driving terms empty (scoring sweeps need only the techniques)."""
         text = as_text(text)
         if len(text) > MAX_TEXT_CHARS:
@@ -375,10 +400,10 @@ class TextMapper:
                 f"text has {len(text):,} characters, more than {MAX_TEXT_CHARS:,}; split it into sections and map each"
             )
         bars = self.thresholds(threshold, unsupported_threshold)
-        sentences = [s for s in split_sentences(text) if any(c.isalpha() for c in s)]
+        sentences = mappable_sentences(text)
         hits: dict[str, TechniqueHit] = {}
         if sentences:
-            probabilities = self.predict_proba(sentences)
+            probabilities = self.confidences(sentences)
             best = probabilities.max(axis=0)
             for column in np.flatnonzero(best >= bars):
                 technique = self.labels[column]
@@ -439,6 +464,7 @@ class TextMapper:
                 "max_features": self.max_features,
                 "prune": self.prune,
                 "half_precision": self.half,
+                "calibration": self.calibration.to_json() if self.calibration else None,
                 "weights_sha256": sha256,
                 **provenance,
             },
@@ -476,6 +502,7 @@ class TextMapper:
         mapper.vocabulary = read_json(directory / "vocabulary.json")
         mapper.idf, mapper.bias = arrays["idf"], arrays["bias"]
         mapper.half = bool(manifest.get("half_precision", False))
+        mapper.calibration = Calibration.from_json(manifest.get("calibration"), manifest_path)
         try:
             mapper.weights = sp.csr_matrix(
                 (

@@ -3,8 +3,9 @@
 Protocol (no report in both train and test): TRAM2's reports (`multi_label.json`, by `doc_title`)
 are split with a seed into 120 train / 31 test, as in the published anchors; 20 of the train
 reports pick the two decision thresholds (best document micro-F1 on them: one for techniques with
-report-level annotations in the training reports, one for the rest) and whether technique IDs
-written in the text are reported; the model is then refit on all train reports and scored once on
+report-level annotations in the training reports, one for the rest), on confidences calibrated on
+the same reports (`recommenders.text.calibration`), and whether technique IDs written in the text
+are reported; the model is then refit on all train reports and scored once on
 the test reports, per document and per sentence. Every fit sees the TRAM2 sentences of its own
 reports only — the threshold selector those of the 100 train reports left after validation — plus
 the single-label and bootstrap TRAM sentences and ATT&CK descriptions, less those that belong to
@@ -32,8 +33,10 @@ from recommenders.artifacts import write_best_pointer
 from recommenders.attack import load_catalog
 from recommenders.data import default_attack_path, resolve_data_dir
 from recommenders.jsonio import write_json
+from recommenders.plots import reliability_diagram
+from recommenders.text.calibration import Calibration, expected_calibration_error
 from recommenders.text.corpus import Sentence, TextCorpus, load_text_corpus, match_key
-from recommenders.text.mapper import SHIPPED_TEXT_MODEL, TextMapper
+from recommenders.text.mapper import SHIPPED_TEXT_MODEL, TextMapper, mappable_sentences
 
 log = logging.getLogger("recommenders.text.train")
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
@@ -131,6 +134,50 @@ def document_scores(
     }
 
 
+@dataclass(frozen=True)
+class ReportPairs:
+    """Every (report, technique) pair of some reports, as the calibration and its checks see it."""
+
+    raw: np.ndarray
+    """The technique's best sentence probability in the report (uncalibrated)."""
+    supported: np.ndarray
+    truth: np.ndarray
+    """Whether the report's annotators listed the technique."""
+    report: np.ndarray
+    """Index of the report among those given."""
+
+    @classmethod
+    def of(cls, mapper: TextMapper, corpus: TextCorpus, titles: list[str]) -> ReportPairs:
+        supported = np.array([label in mapper.supported_labels for label in mapper.labels])
+        raw, truth = [], []
+        for title in titles:
+            text, listed = _document(corpus, title)
+            sentences = mappable_sentences(text)
+            raw.append(
+                mapper.predict_proba(sentences).max(axis=0)
+                if sentences
+                else np.zeros(len(mapper.labels), dtype=np.float32)
+            )
+            truth.append(np.array([label in listed for label in mapper.labels]))
+        return cls(
+            np.concatenate(raw),
+            np.tile(supported, len(titles)),
+            np.concatenate(truth).astype(np.float64),
+            np.repeat(np.arange(len(titles)), len(mapper.labels)),
+        )
+
+    def cross_fitted(self, folds: int = 5) -> np.ndarray:
+        """Calibrated confidences, each report's from curves fitted on the other folds' reports:
+        an honest reliability check on the reports the calibration is fitted on."""
+        out = np.empty(len(self.raw))
+        fold = self.report % folds
+        for k in range(folds):
+            fit, held = fold != k, fold == k
+            curves = Calibration.fit(self.raw[fit], self.supported[fit], self.truth[fit])
+            out[held] = curves.apply(self.raw[held], self.supported[held])
+        return out
+
+
 def bootstrap_micro_f1(counts: np.ndarray, draws: int = 2000, seed: int = 0) -> list[float]:
     """The 2.5% and 97.5% quantiles of micro-F1 over documents resampled with replacement
     (`counts`: one (tp, fp, fn) row per document)."""
@@ -146,9 +193,9 @@ def sentence_scores(
     mapper: TextMapper, corpus: TextCorpus, titles: Iterable[str], bars: np.ndarray
 ) -> dict[str, float]:
     """Micro precision/recall/F1 over (sentence, technique) pairs of the given reports, with
-    per-technique reporting bars (`TextMapper.thresholds`)."""
+    per-technique reporting bars (`TextMapper.thresholds`) on the mapper's confidences."""
     sentences = corpus.sentences_of(titles)
-    probabilities = mapper.predict_proba([s.text for s in sentences])
+    probabilities = mapper.confidences([s.text for s in sentences])
     column = {t: j for j, t in enumerate(mapper.labels)}
     tp = fp = fn = 0
     for row, sentence in enumerate(sentences):
@@ -227,6 +274,26 @@ def summary_markdown(metrics: dict[str, Any]) -> str:
             else "",
             "",
             f"Latency: {lat['words']} words mapped in {lat['seconds']:.3f} s (best of 5, one CPU core).",
+            *(
+                [
+                    "",
+                    "Confidences are calibrated (Platt scaling of the best sentence's logit, one "
+                    "curve for techniques annotated in training reports, one for the rest, fitted "
+                    "on the validation reports): a confidence is the chance the annotators list the "
+                    "technique. Expected calibration error over (report, technique) pairs, 10 bins, "
+                    "raw → calibrated: "
+                    + "; ".join(
+                        f"{split} {group} {ece[f'{split}/{group}/raw']:.3f} → "
+                        f"{ece[f'{split}/{group}/calibrated']:.3f}"
+                        for split in ("validation", "test")
+                        for group in ("all", "supported")
+                    )
+                    + " (validation: cross-fitted over 5 folds of reports). Reliability diagram: "
+                    "`reliability.png`.",
+                ]
+                if (ece := metrics.get("calibration", {}).get("ece"))
+                else []
+            ),
             "Anchors (published, TRAM2 120/31 report split, per-document F1, as issue 15 quotes them): "
             "CTI-BERT 69.1%, fine-tuned Llama-3.1-8B 72.5%, CTI-BERT ensemble with label attention 77.2%.",
             "",
@@ -259,6 +326,17 @@ def run(
     )
     selector = TextMapper(regularization_c=regularization_c).fit(
         training_sentences(corpus, fit_docs), supported_labels(corpus, fit_docs)
+    )
+    validation_pairs = ReportPairs.of(selector, corpus, validation)
+    calibration = Calibration.fit(
+        validation_pairs.raw, validation_pairs.supported, validation_pairs.truth
+    )
+    selector.calibration = calibration
+    log.info(
+        "calibration on %d validation pairs: supported %s, unsupported %s (slope, intercept)",
+        len(validation_pairs.raw),
+        calibration.supported,
+        calibration.unsupported,
     )
     settings = [
         (t, u, mentions)
@@ -295,6 +373,20 @@ def run(
     mapper = TextMapper(
         threshold, regularization_c, unsupported_threshold=unsupported, report_mentions=mentions
     ).fit(training_sentences(corpus, train), supported_labels(corpus, train))
+    mapper.calibration = calibration
+    test_pairs = ReportPairs.of(mapper, corpus, test)
+    test_calibrated = calibration.apply(test_pairs.raw, test_pairs.supported)
+    validation_calibrated = validation_pairs.cross_fitted()
+    panels = {
+        f"validation ({len(validation)} reports; calibrated: 5-fold cross-fitted)": {
+            "raw": (validation_pairs.raw, validation_pairs.truth),
+            "calibrated": (validation_calibrated, validation_pairs.truth),
+        },
+        f"test ({len(test)} reports; curves fitted on validation)": {
+            "raw": (test_pairs.raw, test_pairs.truth),
+            "calibrated": (test_calibrated, test_pairs.truth),
+        },
+    }
     metrics = {
         "protocol": {
             "seed": seed,
@@ -316,6 +408,23 @@ def run(
         ),
         "sentence": sentence_scores(mapper, corpus, test, mapper.thresholds()),
         "latency": latency(mapper, corpus),
+        "calibration": {
+            "curves": calibration.to_json(),
+            "ece": {
+                f"{split}/{group}/{kind}": expected_calibration_error(
+                    values[mask], pairs.truth[mask]
+                )
+                for split, pairs, calibrated in (
+                    ("validation", validation_pairs, validation_calibrated),
+                    ("test", test_pairs, test_calibrated),
+                )
+                for group, mask in (
+                    ("all", np.ones(len(pairs.raw), dtype=bool)),
+                    ("supported", pairs.supported),
+                )
+                for kind, values in (("raw", pairs.raw), ("calibrated", calibrated))
+            },
+        },
         "test_reports": test,
     }
     log.info(
@@ -332,8 +441,11 @@ def run(
         corpus.tram_multi + corpus.tram_single + corpus.bootstrap + corpus.attack,
         supported_labels(corpus, documents),
     )
+    final.calibration = calibration
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run_dir = Path(out) / stamp
+    run_dir.mkdir(parents=True)
+    reliability_diagram(panels, run_dir / "reliability.png")
     final.save(
         run_dir / "model",
         attack={"file": catalog.source, "sha256": catalog.sha256},

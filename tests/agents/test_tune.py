@@ -13,7 +13,7 @@ TINY = {"n_steps": 16, "batch_size": 16, "n_epochs": 1}
 
 def _study(tmp_path, **changes):
     settings = dict(
-        env="TIE-ForecastGuess-v0",
+        envs=("TIE-ForecastGuess-v0",),
         algos=("ppo", "maskable_ppo"),
         seeds=(0, 1),
         timesteps=64,
@@ -43,6 +43,22 @@ def test_a_grid_of_two_algorithms_and_two_seeds_writes_agents_train_runs(ray_clu
         assert record["config"]["seed"] == row["seed"] and record["config"]["algo"] == row["algo"]
         assert 0.0 <= row["selection_score"] <= 1.0
     assert "selection score" in (tmp_path / "study.md").read_text()
+
+
+def test_the_grid_spans_envs_and_each_trial_trains_and_is_scored_on_its_own(ray_cluster, tmp_path):
+    envs = ("TIE-ForecastGuess-v0", "TIE-Defend-v0")
+    rows = study(_study(tmp_path, envs=envs, algos=("maskable_ppo",), seeds=(0,)))
+    assert sorted(r["env"] for r in rows) == sorted(envs)
+    for row in rows:
+        record = json.loads(
+            (tmp_path / "runs" / row["run"].split("/")[-1] / "run.json").read_text()
+        )
+        assert record["config"]["env"] == row["env"]
+    defend = next(r for r in rows if r["env"] == "TIE-Defend-v0")
+    guess = next(r for r in rows if r["env"] == "TIE-ForecastGuess-v0")
+    assert 0.0 <= guess["selection_score"] <= 1.0  # hits per forecast
+    assert defend["selection_score"] != guess["selection_score"]  # Defend's return per campaign
+    assert "| TIE-Defend-v0 |" in (tmp_path / "study.md").read_text()
 
 
 def test_an_optuna_phase_chooses_settings_then_the_seed_grid_uses_them(ray_cluster, tmp_path):

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from recommenders.sweeps import SWEEPS
 from recommenders.train import TrainConfig, run
 
 
@@ -24,7 +25,7 @@ def _comparable(run_dir):
 def test_ray_backend_selects_refits_and_saves_what_the_local_one_does(
     data_dir, tmp_path, ray_cluster
 ):
-    models = ("top_items", "ease", "wals")
+    models = tuple(SWEEPS)  # every family: each must take the object store's read-only arrays
     local = run(
         TrainConfig(
             data_dir=str(data_dir),

@@ -5,6 +5,7 @@ import pytest
 
 from recommenders.artifacts import DEFAULT_MODEL_DIR, WEIGHTS, load_model
 from recommenders.errors import DataError
+from recommenders.text.calibration import Calibration
 from recommenders.text.corpus import Sentence, split_sentences
 from recommenders.text.mapper import MAX_TEXT_CHARS, Evidence, TextMapper, as_text
 
@@ -279,3 +280,34 @@ def test_the_shipped_mapper_reads_an_incident_summary_full_of_traps():
     assert ("ipv4", "198.51.100.23") in iocs
     values = {value for _, value in iocs}
     assert not values & {"10.2.3.4", "update.exe", "config.json", "invoice.docm"}
+
+
+def test_confidences_go_through_the_calibration_which_is_saved(training_sentences, tmp_path):
+    text = "The operators ran mimikatz against lsass."
+    mapper = TextMapper(threshold=0.5).fit(training_sentences, supported_labels={"T1003.001"})
+    column = mapper.labels.index("T1003.001")
+    raw = float(mapper.predict_proba([text])[0, column])
+    assert raw > 0.5 and mapper.map_text(text).technique_ids() == ["T1003.001"]
+    # a curve that halves the odds and more: the same text now falls below the same bar
+    mapper.calibration = Calibration((1.0, -np.log(raw / (1 - raw)) - 1.0), (1.0, 0.0))
+    expected = float(mapper.calibration.apply(np.array([raw]), np.array([True]))[0])
+    assert expected < 0.5
+    assert mapper.map_text(text).technique_ids() == []
+    hit = mapper.map_text(text, threshold=expected / 2).techniques[0]
+    assert hit.confidence == pytest.approx(expected, abs=1e-6)
+    reloaded = TextMapper.load(mapper.save(tmp_path / "m"))
+    assert reloaded.calibration == mapper.calibration
+    assert reloaded.map_text(text).technique_ids() == []
+    assert mapper.compressed(0.05).calibration == mapper.calibration
+
+
+def test_a_given_threshold_holds_for_every_technique_once_confidences_are_calibrated(
+    training_sentences,
+):
+    mapper = TextMapper(threshold=0.5, unsupported_threshold=0.95).fit(
+        training_sentences, supported_labels={"T1053.005"}
+    )
+    np.testing.assert_array_equal(np.unique(mapper.thresholds(0.2)), [0.2, 0.95])  # raw scores
+    mapper.calibration = Calibration((1.0, 0.0), (1.0, 0.0))
+    np.testing.assert_array_equal(np.unique(mapper.thresholds(0.2)), [0.2])
+    np.testing.assert_array_equal(np.unique(mapper.thresholds()), [0.5, 0.95])  # the model's own

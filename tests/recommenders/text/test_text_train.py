@@ -106,7 +106,14 @@ def test_text_training_pipeline_writes_metrics_and_model(tmp_path):
     assert metrics["document"]["micro_f1"] > 0.5  # the fixture is easy: keywords name the technique
     assert len(set(metrics["test_reports"])) == 3
     assert "| document" in (run_dir / "summary.md").read_text()
+    assert "calibration error" in (run_dir / "summary.md").read_text()
+    assert (run_dir / "reliability.png").read_bytes().startswith(b"\x89PNG")
+    ece = metrics["calibration"]["ece"]
+    assert set(ece) >= {"validation/all/raw", "test/supported/calibrated"}
+    assert all(0.0 <= value <= 1.0 for value in ece.values())
     mapper = TextMapper.load(resolve_model_dir(tmp_path / "out"))
+    assert mapper.calibration is not None
+    assert list(mapper.calibration.supported) == metrics["calibration"]["curves"]["supported"]
     assert (
         "T1001" in mapper.map_text("They sent a phishing lure with an attachment.").technique_ids()
     )
