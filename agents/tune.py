@@ -208,7 +208,7 @@ def study(config: StudyConfig) -> list[dict[str, Any]]:
         "algo": tune.grid_search(list(config.algos)),
         "env": tune.grid_search(list(config.envs)),
         "seed": tune.grid_search(list(config.seeds)),
-        "settings": tune.sample_from(lambda spec: chosen[spec.config.algo]),
+        "settings": tune.sample_from(lambda config: chosen[config["algo"]]),
     }
     rows += _rows(_tuner(config, "seeds", space).fit(), "seeds")
     write_study(config, rows, chosen)

@@ -133,9 +133,12 @@ def main(argv: list[str] | None = None) -> None:
         raise RuntimeError(f"agent study trials failed: {errors}")
 
     overhead = sum(t["wall"] - t["train_seconds"] for t in trials) / len(trials)
+    # what a trial costs on Ray beyond its serial wall (a fresh worker importing torch, SB3 and
+    # the envs, Tune's bookkeeping, two trials sharing the machine), from the two runs
+    ray_overhead = max(0.0, (agents_ray * args.cpus - agents_serial) / len(trials))
     fps = {env: [t["fps"] for t in trials if t["env"] == env] for env in envs}
     full = [
-        overhead + FULL_STEPS / (sum(rates) / len(rates))
+        overhead + ray_overhead + FULL_STEPS / (sum(rates) / len(rates))
         for rates in fps.values()
         for _ in range(len(algos) * len(SEEDS))
     ]
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     # priced at the slower of the measured rates
     slowest = min(sum(r) / len(r) for r in fps.values())
     residual_algos, residual_envs = SUITES["residual"]
-    full += [overhead + FULL_STEPS / slowest] * (
+    full += [overhead + ray_overhead + FULL_STEPS / slowest] * (
         len(residual_algos) * len(residual_envs) * len(SEEDS)
     )
     table = [
@@ -168,10 +171,13 @@ def main(argv: list[str] | None = None) -> None:
         f"Per agent trial (serial): {overhead:.1f} s besides training (env and model set-up, "
         f"the selection score over {args.selection_episodes} episodes), training at "
         + ", ".join(f"{env} {sum(r) / len(r):,.0f} steps/s" for env, r in fps.items())
-        + ".",
+        + f". On Ray each trial cost {ray_overhead:.1f} s more (CPU-seconds of the Ray run less "
+        "the serial run, per trial): at this budget that overhead outweighs the second CPU; at "
+        f"{FULL_STEPS:,} steps a trial trains for minutes and it is a few percent.",
         f"Projection, full agent benchmark (both suites × 3 seeds × {FULL_STEPS:,} steps: "
-        f"{len(full)} trials of {min(full) / 60:.1f}–{max(full) / 60:.1f} min; residual trials "
-        "priced at the slower measured rate), trials scheduled longest first: "
+        f"{len(full)} trials of {min(full) / 60:.1f}–{max(full) / 60:.1f} min each with the Ray "
+        "overhead; residual trials priced at the slower measured rate), trials scheduled longest "
+        "first: "
         + ", ".join(
             f"{cpus} CPUs {makespan(full, cpus) / 60:.1f} min" for cpus in (1, args.cpus, 8, 64)
         )
