@@ -155,6 +155,17 @@ class Flow:
         return list(dict.fromkeys(ready))  # type: ignore[arg-type]
 
 
+FLOW_SPLITS = ("all", "train", "test")
+"""Which flows a flow replay draws (`flow_split`): every one, or one side of the fixed split."""
+
+
+def flow_split(name: str) -> str:
+    """ "test" for about one incident in three, "train" for the rest: a fixed rule on the incident's
+    name (`incident`, SHA-256), so an incident's drawings fall on one side together and any folder
+    of flows splits the same way on every machine (the 21 incidents here: 9 test, 12 train)."""
+    return "test" if hashlib.sha256(incident(name).encode()).digest()[0] % 3 == 0 else "train"
+
+
 def incident(name: str) -> str:
     """The incident or actor a flow draws, so that its drawings are held out together: the name
     without a parenthesised variant or a trailing case number ("CISA AA22-138B … (TA1)" and

@@ -99,6 +99,41 @@ def test_every_real_flow_replays(real_data_dir):
         assert all(c in f for c, f in zip(campaign.techniques, campaign.frontiers, strict=True))
 
 
+def test_the_flow_split_holds_incidents_out_together_and_the_envs_draw_one_side(real_data_dir):
+    from recommenders.flows import flow_split, incident
+
+    everything = gym.make("TIE-ForecastFlow-v0", data_dir=str(real_data_dir))
+    flows = everything.unwrapped.adversary.flows().flows
+    side = {}
+    for flow in flows:  # drawings of one incident (FIN13 Case 1 and 2, …) on one side
+        assert side.setdefault(incident(flow.name), flow_split(flow.name)) == flow_split(flow.name)
+    test = {f.name for f in flows if flow_split(f.name) == "test"}
+    assert 0 < len(test) < len(flows)
+    for env_id in ("TIE-ForecastFlow-v0", "TIE-DefendFlow-v0"):
+        for split, names in (("test", test), ("train", {f.name for f in flows} - test)):
+            env = gym.make(env_id, data_dir=str(real_data_dir), flow_split=split)
+            drawn = {env.reset(seed=seed)[1]["campaign"] for seed in range(60)}
+            assert drawn <= names and len(drawn) > 1
+    with pytest.raises(ValueError, match="flow_split must be one of"):
+        gym.make("TIE-ForecastFlow-v0", data_dir=str(real_data_dir), flow_split="held-out")
+
+
+def test_a_flow_split_side_with_no_flow_is_a_clear_error(data_dir, tmp_path):
+    from recommenders.errors import DataError
+    from recommenders.flows import flow_split
+
+    assert flow_split("Beta Case 1") == flow_split("Beta Case 2") == "train"
+    only_beta = tmp_path / "flows"
+    only_beta.mkdir()
+    for name in ("beta.json", "beta2.json"):
+        (only_beta / name).write_bytes((data_dir / "attack-flow" / name).read_bytes())
+    env = gym.make(
+        "TIE-ForecastFlow-v0", data_dir=str(data_dir), flows=str(only_beta), flow_split="test"
+    )
+    with pytest.raises(DataError, match=r"no flow in flow_split='test'.*flow_split=.all."):
+        env.reset(seed=0)
+
+
 GIVEN = ["t1566.001 ", "T1059.001", "T9999", "T1059.001", "T1105", "T1486"]
 
 

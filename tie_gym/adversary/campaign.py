@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from recommenders.flows import FLOW_SPLITS
 from tie_gym.adversary.ordering import ORDERS, Order
 from tie_gym.checks import is_real
 
@@ -53,6 +54,9 @@ class CampaignConfig:
     split: str = "test"
     max_length: int | None = None
     flow_dir: str | None = None
+    flow_split: str = "all"
+    """Which Attack Flow incidents a flow campaign draws: "all", or the fixed split's "train" or
+    "test" side (`recommenders.flows.flow_split`)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.campaign, str) or self.campaign not in NATURAL_ORDER:
@@ -70,6 +74,8 @@ class CampaignConfig:
             raise ValueError(
                 f"flows must be a folder path (a string) or None, got {self.flow_dir!r}"
             )
+        if not isinstance(self.flow_split, str) or self.flow_split not in FLOW_SPLITS:
+            raise ValueError(f"flow_split must be one of {FLOW_SPLITS}, got {self.flow_split!r}")
         if not isinstance(self.split, str) or self.split not in ("test", "train"):
             raise ValueError(
                 f'split must be "test" (held-out reports) or "train", got {self.split!r}'

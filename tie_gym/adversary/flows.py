@@ -16,7 +16,7 @@ import numpy as np
 
 from recommenders.artifacts import ModelManifest
 from recommenders.errors import DataError
-from recommenders.flows import Flow, load_flows
+from recommenders.flows import Flow, flow_split, load_flows
 from recommenders.forecast import attack_catalog
 from tie_gym.adversary.campaign import Campaign
 from tie_gym.adversary.ordering import Arranger, Order
@@ -31,16 +31,19 @@ class FlowReplay:
         data_dir: str | None,
         arranger: Arranger,
         flow_dir: str | None = None,
+        split: str = "all",
     ) -> None:
         self.manifest = manifest
         self.data_dir = data_dir
         self.flow_dir = flow_dir
+        self.split = split
         self.arrange = arranger
         self.index = {t: i for i, t in enumerate(manifest.technique_ids)}
 
     @cached_property
     def flows(self) -> list[Flow]:
-        """Flows with at least two techniques of the model's vocabulary, sorted by file name."""
+        """Flows of the split (`recommenders.flows.flow_split`; "all": every one) with at least two
+        techniques of the model's vocabulary, sorted by file name."""
         root = self.data_dir or os.environ.get("TIE_DATA_DIR")
         folder = Path(self.flow_dir) if self.flow_dir else Path(root or ".") / "attack-flow"
         catalog = attack_catalog(self.manifest, self.data_dir)
@@ -67,10 +70,15 @@ class FlowReplay:
             flow
             for flow in load_flows(folder, catalog).flows
             if sum(t in self.index for t in flow.techniques) >= 2
+            and self.split in ("all", flow_split(flow.name))
         ]
         if not usable:
+            side = "" if self.split == "all" else f" in flow_split={self.split!r}"
             raise DataError(
-                folder, None, "no flow has two techniques of the model's vocabulary", "add flows"
+                folder,
+                None,
+                f"no flow{side} has two techniques of the model's vocabulary",
+                "add flows" + ("" if self.split == "all" else ', or use flow_split="all"'),
             )
         return usable
 

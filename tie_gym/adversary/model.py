@@ -57,7 +57,7 @@ class Adversary:
             model, self.popularity, self.size_probabilities, self.arranger
         )
         self.replayer = ReportReplay(manifest, data_dir, self.arranger)
-        self._flows: dict[str | None, FlowReplay] = {}
+        self._flows: dict[tuple[str | None, str], FlowReplay] = {}
 
     @classmethod
     def load(cls, model: str = DEFAULT_MODEL, data_dir: str | None = None) -> Adversary:
@@ -137,11 +137,12 @@ class Adversary:
             )
         return self._learned_order
 
-    def flows(self, flow_dir: str | None = None) -> FlowReplay:
-        """The Attack Flow incidents of `flow_dir` (default: the data folder's attack-flow/) as
-        campaigns over this model's vocabulary; read once per folder."""
-        if flow_dir not in self._flows:
-            self._flows[flow_dir] = FlowReplay(
-                self.manifest, self.data_dir, self.arranger, flow_dir
+    def flows(self, flow_dir: str | None = None, split: str = "all") -> FlowReplay:
+        """The Attack Flow incidents of `flow_dir` (default: the data folder's attack-flow/) on
+        one side of the fixed flow split ("all": every one) as campaigns over this model's
+        vocabulary; read once per folder and split."""
+        if (flow_dir, split) not in self._flows:
+            self._flows[flow_dir, split] = FlowReplay(
+                self.manifest, self.data_dir, self.arranger, flow_dir, split
             )
-        return self._flows[flow_dir]
+        return self._flows[flow_dir, split]

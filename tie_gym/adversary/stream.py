@@ -30,7 +30,7 @@ class CampaignStream:
                 for _ in range(count)
             ]
         if config.campaign == "flow":
-            flows = self.adversary.flows(config.flow_dir)
+            flows = self.adversary.flows(config.flow_dir, config.flow_split)
             return [flows.draw(rng, config.order) for _ in range(count)]  # type: ignore[arg-type]
         return unpack_campaigns(*self.take_block(rng, count), "generated")
 

@@ -67,9 +67,17 @@ def defend_task(
     flows: str | None = None,
     adversary: str = "static",
     evasion: float = 0.5,
+    flow_split: str = "all",
 ) -> tuple[Adversary, DefendTask]:
     """The adversary and the checked task that `DefendEnv`'s arguments describe."""
-    config = CampaignConfig(campaign, order, temperature, split=split, flow_dir=flows)  # type: ignore[arg-type]
+    config = CampaignConfig(
+        campaign,  # type: ignore[arg-type]
+        order,  # type: ignore[arg-type]
+        temperature,
+        split=split,
+        flow_dir=flows,
+        flow_split=flow_split,
+    )
     if adversary not in ("static", "evasive"):
         raise ValueError(f'adversary must be "static" or "evasive", got {adversary!r}')
     if not (is_real(evasion) and 0 <= evasion <= 1):
@@ -163,7 +171,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
     ## Arguments
 
     `model`, `budget` (default 5), `detection_cost` (default 0.02), `catch_bonus` (default 1.0),
-    `campaign`, `order`, `temperature`, `split`, `data_dir`, `flows` — as in TIE-Forecast;
+    `campaign`, `order`, `temperature`, `split`, `data_dir`, `flows`, `flow_split` — as in TIE-Forecast;
     `adversary` ("static" or "evasive") and `evasion` (default 0.5, evasive only).
 
     ## Version History
@@ -191,6 +199,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
         flows: str | None = None,
         adversary: str = "static",
         evasion: float = 0.5,
+        flow_split: str = "all",
         render_mode: str | None = None,
     ) -> None:
         check_render_mode(render_mode, self.metadata)
@@ -207,6 +216,7 @@ class DefendEnv(gym.Env[np.ndarray, int]):
             flows,
             adversary,
             evasion,
+            flow_split,
         )
         task = self.task
         n = self.n_techniques = self.adversary.n_techniques

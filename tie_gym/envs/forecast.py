@@ -85,9 +85,19 @@ def forecast_task(
     data_dir: str | None = None,
     features: str = "none",
     flows: str | None = None,
+    flow_split: str = "all",
 ) -> tuple[Adversary, ForecastTask]:
     """The adversary and the checked task that `ForecastEnv`'s arguments describe."""
-    config = CampaignConfig(campaign, order, temperature, top_p, split, max_length, flows)  # type: ignore[arg-type]
+    config = CampaignConfig(
+        campaign,  # type: ignore[arg-type]
+        order,  # type: ignore[arg-type]
+        temperature,
+        top_p,
+        split,
+        max_length,
+        flows,
+        flow_split,
+    )
     adversary = Adversary.shared(model, data_dir)
     task = ForecastTask(adversary.n_techniques, k, action_mode, reward, initial, features, config)
     return adversary, task
@@ -189,6 +199,9 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
     of techniques, not an observed one; flow default "flow", the observed one), `flows`,
     `temperature` (default 1.65, calibrated in benchmarks/results/temperature.md), `top_p`,
     `initial`, `max_length` (≥ initial + 1), `split` ("test"/"train", replay only),
+    `flow_split` ("all", or "train"/"test": one side of the fixed split of Attack Flow incidents,
+    `recommenders.flows.flow_split`; train defenders on "train" and report "test" — with a model
+    trained without the test incidents' copies, as `benchmarks.real_order` trains one),
     `data_dir`, `text_model` (for `options={"text": …}`; default None: `$TIE_TEXT_MODEL`, else
     `runs/text`), `features` ("none" or "recommender"),
     `render_mode` ("ansi", "rgb_array").
@@ -233,6 +246,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
         text_model: str | None = None,
         features: str = "none",
         flows: str | None = None,
+        flow_split: str = "all",
         render_mode: str | None = None,
     ) -> None:
         check_render_mode(render_mode, self.metadata)
@@ -251,6 +265,7 @@ class ForecastEnv(gym.Env[np.ndarray, np.ndarray | int]):
             data_dir,
             features,
             flows,
+            flow_split,
         )
         self.render_mode = render_mode
         self.text_model = text_model
