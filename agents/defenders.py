@@ -332,7 +332,8 @@ def build_defender(name: str, env: gym.Env, seed: int = 0) -> Defender:
     if name == "sequence":
         from agents.sequence import SequenceAgent, fit_order_evidence
 
-        return ForecastDefender(SequenceAgent(adversary.model, fit_order_evidence(adversary)))
+        evidence = fit_order_evidence(adversary, base.campaign_config.flow_split)
+        return ForecastDefender(SequenceAgent(adversary.model, evidence))
     if name == "lookahead":
         return LookAheadDefender(adversary, base.campaign_config.temperature, seed=seed)
     if name == "rollout":

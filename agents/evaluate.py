@@ -148,7 +148,8 @@ def build_agents(spec: list[str], env: gym.Env, seed: int) -> dict[str, list[Age
         elif item == "sequence":
             from agents.sequence import SequenceAgent, fit_order_evidence
 
-            agents[item] = [SequenceAgent(adversary.model, fit_order_evidence(adversary))]
+            split = base.campaign_config.flow_split
+            agents[item] = [SequenceAgent(adversary.model, fit_order_evidence(adversary, split))]
         elif "=" in item:
             name, pattern = item.split("=", 1)
             algorithm, paths = learned_paths(pattern)

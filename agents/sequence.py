@@ -25,20 +25,39 @@ from __future__ import annotations
 import numpy as np
 
 from agents.baselines import GreedyAgent
+from recommenders.flows import flow_split as split_of
+from recommenders.flows import incident
 from recommenders.models import Recommender
-from recommenders.order import OrderEvidence, enabling_pairs, model_narratives, narrative_pairs
+from recommenders.order import (
+    OrderEvidence,
+    enabling_pairs,
+    model_narratives,
+    narrative_pairs,
+    narratives_of,
+)
 from tie_gym.adversary import Adversary
 
 DEFAULT_WEIGHTS = (1.0, 0.0, 1.0)
 """(succession, tactics, backtrack) chosen by leave-one-flow-out validation (benchmarks/results/real_order.md)."""
 
 
-def fit_order_evidence(adversary: Adversary) -> OrderEvidence:
-    """Order evidence from TRAM's narrative order and every Attack Flow incident of the data
-    folder, over the adversary's vocabulary."""
+def fit_order_evidence(adversary: Adversary, flow_split: str = "all") -> OrderEvidence:
+    """Order evidence from TRAM's narrative order and the Attack Flow incidents of the data
+    folder, over the adversary's vocabulary. For an env drawing one side of the flow split
+    (`flow_split` "train" or "test"), only the "train" incidents are evidence, and TRAM's
+    narratives of the "test" ones are left out: a held-out incident teaches nothing."""
     narratives = model_narratives(adversary.manifest, adversary.data_dir)
+    known = adversary.flows(split="all" if flow_split == "all" else "train").flows
+    if flow_split != "all":
+        held_out = {
+            title
+            for flow in adversary.flows().flows
+            if split_of(flow.name) == "test"
+            for title in narratives_of(incident(flow.name), narratives)
+        }
+        narratives = {t: d for t, d in narratives.items() if t not in held_out}
     pairs = narrative_pairs(narratives.values(), adversary.vocabulary)
-    pairs += enabling_pairs(adversary.flows().flows, adversary.vocabulary)
+    pairs += enabling_pairs(known, adversary.vocabulary)
     return OrderEvidence.fit(pairs, adversary.tactics, adversary.tactic_order)
 
 

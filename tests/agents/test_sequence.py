@@ -45,3 +45,23 @@ def test_evaluate_builds_it_from_the_data_folder(real_data_dir):
     (agent,) = build_agents(["sequence"], env, seed=0)["sequence"]
     assert agent.evidence.successors.sum() > 500  # TRAM's narratives and the flows' edges
     assert np.isfinite(run_episodes(env, agent, 5, seed=0)["hit@k"]).all()
+
+
+def test_order_evidence_for_a_flow_split_learns_from_the_train_incidents_only(real_data_dir):
+    import gymnasium as gym
+
+    from agents.sequence import fit_order_evidence
+    from recommenders.flows import flow_split
+    from recommenders.order import enabling_pairs
+
+    adversary = gym.make("TIE-DefendFlow-v0", data_dir=str(real_data_dir)).unwrapped.adversary
+    every = fit_order_evidence(adversary)
+    held = fit_order_evidence(adversary, "test")
+    assert fit_order_evidence(adversary, "train").successors.sum() == held.successors.sum()
+    test_flows = [f for f in adversary.flows().flows if flow_split(f.name) == "test"]
+    test_only = set(enabling_pairs(test_flows, adversary.vocabulary)) - set(
+        enabling_pairs(adversary.flows(split="train").flows, adversary.vocabulary)
+    )
+    assert test_only  # some order only a held-out incident shows
+    for a, b in test_only:
+        assert held.successors[a, b] < every.successors[a, b]
