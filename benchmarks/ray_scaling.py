@@ -11,9 +11,10 @@ Rows (issue 17), one run, same machine:
 - Ray's own start-up, timed apart.
 
 The projection times each trial of the full agent benchmark (both suites, 3 seeds, 200,000 steps:
-18 trials) from this run's measured per-trial overhead plus 200,000 steps at its measured
-training rate, and schedules them longest first on 8 and 64 CPUs; it leaves out the evaluation
-that follows training (serial either way).
+18 trials) from one trial run alone on Ray at two budgets (its fixed cost, and its cost per step
+against the serial rate), so that neither a fixed start-up nor a slower step is mistaken for the
+other, and schedules them longest first on 8 and 64 CPUs (one CPU per trial, as on a cluster);
+it leaves out the evaluation that follows training (serial either way).
 
 Run: python -m benchmarks.ray_scaling [--timesteps 8192] [--cpus 2]; writes
 benchmarks/results/ray_scaling.md.
@@ -128,17 +129,39 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         agents_ray = time.perf_counter() - start
+        # one trial alone on Ray at two budgets: its fixed cost and its cost per step apart
+        alone = {}
+        for budget in (args.timesteps, 4 * args.timesteps):
+            start = time.perf_counter()
+            rows += study(
+                StudyConfig(
+                    envs=envs[:1],
+                    algos=algos[:1],
+                    seeds=SEEDS[:1],
+                    timesteps=budget,
+                    eval_freq=10 * budget,
+                    selection_episodes=args.selection_episodes,
+                    out=str(root / f"alone-{budget}"),
+                )
+            )
+            alone[budget] = time.perf_counter() - start
     errors = [r["error"] for r in rows if "error" in r]
     if errors:
         raise RuntimeError(f"agent study trials failed: {errors}")
 
     overhead = sum(t["wall"] - t["train_seconds"] for t in trials) / len(trials)
-    # what a trial costs on Ray beyond its serial wall (a fresh worker importing torch, SB3 and
-    # the envs, Tune's bookkeeping, two trials sharing the machine), from the two runs
+    # what a trial costs on Ray beyond its serial wall when trials share this machine (a fresh
+    # worker importing torch, SB3 and the envs, Tune's bookkeeping, contention), per trial
     ray_overhead = max(0.0, (agents_ray * args.cpus - agents_serial) / len(trials))
+    # a trial alone on Ray: wall = fixed + per_step × steps, from the two budgets
+    small, large = sorted(alone)
+    per_step = (alone[large] - alone[small]) / (large - small)
+    fixed = alone[small] - per_step * small
     fps = {env: [t["fps"] for t in trials if t["env"] == env] for env in envs}
+    serial_per_step = 1 / (sum(fps[envs[0]]) / len(fps[envs[0]]))
+    slowdown = per_step / serial_per_step
     full = [
-        overhead + ray_overhead + FULL_STEPS / (sum(rates) / len(rates))
+        fixed + slowdown * FULL_STEPS / (sum(rates) / len(rates))
         for rates in fps.values()
         for _ in range(len(algos) * len(SEEDS))
     ]
@@ -147,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     # priced at the slower of the measured rates
     slowest = min(sum(r) / len(r) for r in fps.values())
     residual_algos, residual_envs = SUITES["residual"]
-    full += [overhead + ray_overhead + FULL_STEPS / slowest] * (
+    full += [fixed + slowdown * FULL_STEPS / slowest] * (
         len(residual_algos) * len(residual_envs) * len(SEEDS)
     )
     table = [
@@ -171,17 +194,23 @@ def main(argv: list[str] | None = None) -> None:
         f"Per agent trial (serial): {overhead:.1f} s besides training (env and model set-up, "
         f"the selection score over {args.selection_episodes} episodes), training at "
         + ", ".join(f"{env} {sum(r) / len(r):,.0f} steps/s" for env, r in fps.items())
-        + f". On Ray each trial cost {ray_overhead:.1f} s more (CPU-seconds of the Ray run less "
-        "the serial run, per trial): at this budget that overhead outweighs the second CPU; at "
-        f"{FULL_STEPS:,} steps a trial trains for minutes and it is a few percent.",
+        + f". In the 12-trial Ray run each trial cost {ray_overhead:.1f} CPU-seconds more than "
+        "serially (fresh workers importing torch, SB3 and the envs; Tune; two trials and Ray's "
+        "daemons sharing 2 cores): at this budget that outweighs the second CPU.",
+        f"One trial alone on Ray ({algos[0]}, {envs[0]}): {alone[small]:.1f} s at {small:,} "
+        f"steps, {alone[large]:.1f} s at {large:,}: {fixed:.1f} s fixed (study set-up, worker, "
+        f"imports, selection episodes) + {1000 * per_step:.2f} ms a step, {slowdown:.2f}× the "
+        "serial rate.",
         f"Projection, full agent benchmark (both suites × 3 seeds × {FULL_STEPS:,} steps: "
-        f"{len(full)} trials of {min(full) / 60:.1f}–{max(full) / 60:.1f} min each with the Ray "
-        "overhead; residual trials priced at the slower measured rate), trials scheduled longest "
-        "first: "
+        f"{len(full)} trials of {min(full) / 60:.1f}–{max(full) / 60:.1f} min, each the alone "
+        "trial's fixed cost plus its steps at the measured rate × the alone slowdown; residual "
+        "trials priced at the slower measured rate), one CPU per trial as on a cluster, "
+        "scheduled longest first: "
         + ", ".join(
             f"{cpus} CPUs {makespan(full, cpus) / 60:.1f} min" for cpus in (1, args.cpus, 8, 64)
         )
-        + f" (+ Ray's start, ~{math.ceil(ray_start)} s). Evaluation afterwards is not included.",
+        + f" (+ Ray's start, ~{math.ceil(ray_start)} s). Trials sharing too few cores run slower "
+        "(see the 12-trial row); evaluation afterwards is not included.",
     ]
     path = write_table(
         "ray_scaling",

@@ -210,7 +210,8 @@ class Forecast:
     observed: tuple[str, ...]
     predictions: tuple[Prediction, ...]
     explanation: str
-    """"exact" (the shares sum to the score) or "leave-one-out" (score lost without each)."""
+    """"exact" (the shares sum to the score), "leave-one-out" (score lost without each), or
+    "none" (nothing was left to forecast)."""
     ignored: dict[str, str] = field(default_factory=dict)
     note: str = ""
     """Said beside the forecast when it carries no evidence (every score equal)."""
@@ -273,7 +274,16 @@ def forecast(
     scores = np.asarray(model.score(_row(known, len(vocabulary))), dtype=np.float64)[0]
     scores[known] = -np.inf
     top = np.argsort(-scores, kind="stable")[:k]
+    top = top[np.isfinite(scores[top])]  # never an observed technique, however large k
     finite = scores[np.isfinite(scores)]
+    if not len(finite):
+        return Forecast(
+            tuple(observed),
+            (),
+            "none",
+            dict(ignored or {}),
+            "nothing left to forecast: every technique the model knows is among the observed",
+        )
     low, high = float(finite.min()), float(finite.max())
     shares, how = explain_scores(model, known, len(vocabulary))
     names, tactics = manifest.technique_names, manifest.technique_tactics

@@ -40,6 +40,17 @@ def read_text(path: str) -> str:
     return text
 
 
+def confidence(value: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number between 0 and 1 (exclusive)")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recommenders.forecast", description=__doc__.splitlines()[0]
@@ -59,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         "writes)",
     )
     parser.add_argument(
-        "--threshold", type=float, help="text mapper confidence threshold (default: the model's)"
+        "--threshold",
+        type=confidence,
+        help="text mapper confidence threshold, between 0 and 1 exclusive: the chance that "
+        "annotators list a technique (default: the model's)",
     )
     parser.add_argument("-k", type=int, default=10, help="how many next techniques (default 10)")
     parser.add_argument(

@@ -17,6 +17,11 @@ def _logit(probabilities: np.ndarray) -> np.ndarray:
     return np.log(clipped / (1 - clipped))
 
 
+MAX_COEFFICIENT = 1e3
+"""Largest slope or intercept a saved calibration may hold (a fitted one is of order 1; a huge
+one would overflow the sigmoid)."""
+
+
 @dataclass(frozen=True)
 class Calibration:
     """What a confidence means: the chance that a report's annotators list the technique, given
@@ -68,18 +73,29 @@ class Calibration:
         """None for a model saved without calibration; a DataError for a malformed entry."""
         if value is None:
             return None
-        try:
-            pairs = [tuple(float(x) for x in value[key]) for key in ("supported", "unsupported")]
-        except (KeyError, TypeError, ValueError):
-            pairs = []
-        if len(pairs) != 2 or any(len(p) != 2 or not np.all(np.isfinite(p)) for p in pairs):
+
+        def number(x: Any) -> bool:
+            return (
+                isinstance(x, int | float)
+                and not isinstance(x, bool)
+                and bool(np.isfinite(x))
+                and abs(x) <= MAX_COEFFICIENT
+            )
+
+        keys = ("supported", "unsupported")
+        if not isinstance(value, dict) or not all(
+            isinstance(value.get(k), list) and len(value[k]) == 2 and all(map(number, value[k]))
+            for k in keys
+        ):
             raise DataError(
                 source,
                 "calibration",
-                "needs 'supported' and 'unsupported', each [slope, intercept] of finite numbers",
+                "needs 'supported' and 'unsupported', each [slope, intercept] of numbers within "
+                f"±{MAX_COEFFICIENT:g}",
                 "retrain the mapper (python -m recommenders.text.train)",
             )
-        return cls(pairs[0], pairs[1])  # type: ignore[arg-type]
+        supported, unsupported = (tuple(float(x) for x in value[k]) for k in keys)
+        return cls(supported, unsupported)  # type: ignore[arg-type]
 
 
 def reliability_bins(

@@ -288,10 +288,14 @@ def summary_markdown(metrics: dict[str, Any]) -> str:
                         for split in ("validation", "test")
                         for group in ("all", "supported")
                     )
-                    + " (validation: cross-fitted over 5 folds of reports). Reliability diagram: "
-                    "`reliability.png`.",
+                    + " (validation: cross-fitted over 5 folds of reports). The curves rest on "
+                    f"{positives['supported']} validation positives of annotated techniques and "
+                    f"{positives['unsupported']} of the rest: read the second curve as a prior "
+                    "(such techniques are seldom what TRAM's annotators list), not a measured "
+                    "calibration. Reliability diagram: `reliability.png`.",
                 ]
                 if (ece := metrics.get("calibration", {}).get("ece"))
+                and (positives := metrics["calibration"].get("validation_positives"))
                 else []
             ),
             "Anchors (published, TRAM2 120/31 report split, per-document F1, as issue 15 quotes them): "
@@ -378,14 +382,26 @@ def run(
     test_calibrated = calibration.apply(test_pairs.raw, test_pairs.supported)
     validation_calibrated = validation_pairs.cross_fitted()
     panels = {
-        f"validation ({len(validation)} reports; calibrated: 5-fold cross-fitted)": {
-            "raw": (validation_pairs.raw, validation_pairs.truth),
-            "calibrated": (validation_calibrated, validation_pairs.truth),
-        },
-        f"test ({len(test)} reports; curves fitted on validation)": {
-            "raw": (test_pairs.raw, test_pairs.truth),
-            "calibrated": (test_calibrated, test_pairs.truth),
-        },
+        title: {
+            f"{kind}, {group}": (values[mask], pairs.truth[mask])
+            for group, mask in (
+                ("annotated techniques", pairs.supported),
+                ("all pairs", np.ones(len(pairs.raw), dtype=bool)),
+            )
+            for kind, values in (("raw", pairs.raw), ("calibrated", calibrated))
+        }
+        for title, pairs, calibrated in (
+            (
+                f"validation ({len(validation)} reports; calibrated: 5-fold cross-fitted)",
+                validation_pairs,
+                validation_calibrated,
+            ),
+            (
+                f"test ({len(test)} reports; curves fitted on validation)",
+                test_pairs,
+                test_calibrated,
+            ),
+        )
     }
     metrics = {
         "protocol": {
@@ -410,6 +426,10 @@ def run(
         "latency": latency(mapper, corpus),
         "calibration": {
             "curves": calibration.to_json(),
+            "validation_positives": {
+                "supported": int(validation_pairs.truth[validation_pairs.supported].sum()),
+                "unsupported": int(validation_pairs.truth[~validation_pairs.supported].sum()),
+            },
             "ece": {
                 f"{split}/{group}/{kind}": expected_calibration_error(
                     values[mask], pairs.truth[mask]

@@ -73,6 +73,8 @@ def test_an_optuna_phase_chooses_settings_then_the_seed_grid_uses_them(ray_clust
         (tmp_path / "runs" / seeds[0]["run"].split("/")[-1] / "run.json").read_text()
     )
     assert record["hyperparameters"]["learning_rate"] == pytest.approx(chosen["learning_rate"])
+    runs = [r["run"] for r in rows]
+    assert len(set(runs)) == len(runs)  # the grid never overwrites a search trial's folder
 
 
 def test_a_data_error_survives_copy_and_pickle():  # Ray copies a trial's exception

@@ -245,3 +245,24 @@ def test_navigator_layer_names_the_models_attack_release():
 
     assert navigator_attack_version(trained_on("x", "16.1")) == "16"
     assert navigator_attack_version(trained_on("enterprise-attack-18.1.json.gz")) == "18"
+
+
+def test_a_forecast_never_names_an_observed_technique_and_says_when_none_is_left():
+    from recommenders.artifacts import DEFAULT_MODEL_DIR, load_model
+    from recommenders.forecast import forecast
+
+    model, manifest = load_model(DEFAULT_MODEL_DIR)
+    vocabulary = list(manifest.technique_ids)
+    most = forecast(model, manifest, vocabulary[:-3], k=10)  # three left to forecast
+    assert {p.technique for p in most.predictions} == set(vocabulary[-3:])
+    everything = forecast(model, manifest, vocabulary, k=10)
+    assert everything.predictions == () and "nothing left to forecast" in everything.note
+
+
+@pytest.mark.parametrize("bad", ["0", "1", "-0.5", "nan", "high"])
+def test_a_threshold_outside_zero_to_one_is_refused(bad, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--text", "-", "--threshold", bad])
+    assert exit_info.value.code == 2
+    assert "between 0 and 1" in capsys.readouterr().err

@@ -65,6 +65,9 @@ def test_json_round_trip_and_malformed_entries(tmp_path):
         {"supported": [1, "x"], "unsupported": [1, 0]},
         {"supported": [1, float("nan")], "unsupported": [1, 0]},
         [1, 2],
+        {"supported": "12", "unsupported": "34"},
+        {"supported": [True, 0], "unsupported": [1, 0]},
+        {"supported": [1e300, 0], "unsupported": [1, 0]},
     ):
         with pytest.raises(DataError, match=r"calibration.*retrain"):
             Calibration.from_json(bad, tmp_path / "model.json")
