@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         f"One trial alone on Ray ({algos[0]}, {envs[0]}): {alone[small]:.1f} s at {small:,} "
         f"steps, {alone[large]:.1f} s at {large:,}: {fixed:.1f} s fixed (study set-up, worker, "
         f"imports, selection episodes) + {1000 * per_step:.2f} ms a step, {slowdown:.2f}× the "
-        "serial rate.",
+        "serial time per step.",
         f"Projection, full agent benchmark (both suites × 3 seeds × {FULL_STEPS:,} steps: "
         f"{len(full)} trials of {min(full) / 60:.1f}–{max(full) / 60:.1f} min, each the alone "
         "trial's fixed cost plus its steps at the measured rate × the alone slowdown; residual "
