@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +80,7 @@ def trial(params: dict[str, Any]) -> None:
     settings = {**study.overrides, **params.get("settings", {})}
     tag = "-".join(f"{k}{v:.3g}" for k, v in sorted(params.get("settings", {}).items()))
     if params.get("phase") == "search":  # its own folder: the grid may rerun the same settings
-        tag = f"search-{tag}-{params['trial']}"
+        tag = f"search-{tag}-{tune.get_context().get_trial_id()}"
     config = AgentTrainConfig(
         algo=params["algo"],
         env=params["env"],
@@ -186,7 +185,6 @@ def study(config: StudyConfig) -> list[dict[str, Any]]:
         for algo in config.algos:
             space = {
                 "phase": "search",
-                "trial": tune.sample_from(lambda _: uuid.uuid4().hex[:8]),
                 "algo": algo,
                 "env": config.envs[0],
                 "seed": config.seeds[0],

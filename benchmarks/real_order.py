@@ -162,26 +162,22 @@ def without_flow_procedures(root: Path, out: Path, flows: list[Flow]) -> tuple[P
         refs = relationship.get("external_references") or []
         return any(normalised_url(r.get("url") or "") in cited for r in refs)
 
-    objects = [
-        o
-        for o in payload["objects"]
-        if not (o.get("relationship_type") == "uses" and cites_flow(o))
-    ]
-    (out / "attack").mkdir(parents=True)
-    kept_path = out / "attack" / bundle.name.removesuffix(".gz")
-    write_json(kept_path, {**payload, "objects": objects})
-    catalog = load_catalog(kept_path)
     techniques: dict[str, set[str]] = {}
-    for use in load_procedures(kept_path, catalog):
-        techniques.setdefault(use.source, set()).add(use.technique)
+    for use in load_procedures(bundle, load_catalog(bundle)):
+        if not use.urls & cited:  # the uses left once those citing a flow are gone
+            techniques.setdefault(use.source, set()).add(use.technique)
     rows = [(source, found, ()) for source, found in techniques.items()]
     copied = {source for flow in flows for source in copies_of(flow, rows)}
     objects = [
         o
-        for o in objects
-        if not (o.get("relationship_type") == "uses" and o.get("source_ref") in copied)
+        for o in payload["objects"]
+        if not (
+            o.get("relationship_type") == "uses"
+            and (cites_flow(o) or o.get("source_ref") in copied)
+        )
     ]
-    write_json(kept_path, {**payload, "objects": objects})
+    (out / "attack").mkdir(parents=True)
+    write_json(out / "attack" / bundle.name.removesuffix(".gz"), {**payload, "objects": objects})
     for folder in ("tie", "tram", "attack-flow"):
         (out / folder).symlink_to((root / folder).resolve())
     return out, len(payload["objects"]) - len(objects)
