@@ -132,6 +132,18 @@ def procedure_rows(
     )
 
 
+def use_counts(
+    uses: Iterable[ProcedureUse], withheld_urls: frozenset[str] = frozenset()
+) -> dict[str, int]:
+    """How many groups, software and campaigns use each technique, not counting uses that cite
+    a withheld URL: how common ATT&CK's curators find a technique, reports or none."""
+    counts: dict[str, int] = {}
+    for use in uses:
+        if not use.urls & withheld_urls:
+            counts[use.technique] = counts.get(use.technique, 0) + 1
+    return counts
+
+
 @dataclass(frozen=True)
 class ProcedureSplit:
     """The procedure rows each fit of the pipeline may train on: selection fits withhold what

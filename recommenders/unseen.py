@@ -1,0 +1,260 @@
+"""Scores for the catalog's techniques a model has no column for, from what ATT&CK says of them.
+
+A technique no training report names (new in the release, or never reported) cannot be
+forecast by a recommender: it has no column. Issue 26 asks that every active technique be
+reachable with a principled score. Here an unseen technique borrows the scores of the model's
+techniques most like it in ATT&CK — the same parent family, shared tactics, similar
+descriptions — shrunk toward an offset that says how much less often an unseen technique turns
+up than a seen one:
+
+    z(t) = offset + prior · log(1 + uses_t) + scale · Σ_j w_tj z_j,
+    w_t ∝ similarity(t, j) over its `neighbours` nearest,
+
+where z_j is technique j's score standardised over the techniques left to forecast (an
+observed technique lends `observed` instead) and uses_t counts the groups, software and
+campaigns ATT&CK's procedure examples say use t. The weights
+are fixed at build time (`UnseenTechniques.build`, which needs the catalog); the forecast needs
+only the stored neighbours, so a model folder without the ATT&CK bundle still scores them.
+`benchmarks.unseen` chose the settings by simulated cold start (techniques removed from
+training, their scores rebuilt this way) on validation reports and measured them on test.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recommenders.attack import TechniqueCatalog
+from recommenders.errors import DataError
+
+CITATION = re.compile(r"\(Citation:[^)]*\)|\[([^\]]*)\]\([^)]*\)")
+"""ATT&CK descriptions' citation markers and Markdown links (the link text is kept)."""
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """How an unseen technique's neighbours are weighted: each term is in [0, 1]."""
+
+    family: float = 1.0
+    """Weight of sharing the parent technique (a sub-technique and its parent or siblings)."""
+    tactics: float = 1.0
+    """Weight of the Jaccard overlap of the two techniques' tactics."""
+    description: float = 1.0
+    """Weight of the TF-IDF cosine of the two descriptions."""
+    neighbours: int = 10
+    offset: float = -1.0
+    scale: float = 1.0
+    prior: float = 0.0
+    """Weight of log(1 + the technique's procedure uses in ATT&CK): how common curators find it."""
+    observed: float = 0.0
+    """The standardised score an observed neighbour lends: seeing a technique's sibling is
+    evidence for it that the model's own scores (never ranking what was seen) cannot carry."""
+
+    def combine(self, terms: dict[str, np.ndarray]) -> np.ndarray:
+        """The weighted similarity from `similarity_terms`."""
+        return (
+            self.family * terms["family"]
+            + self.tactics * terms["tactics"]
+            + self.description * terms["description"]
+        )
+
+
+def _description(text: str) -> str:
+    return CITATION.sub(lambda m: m.group(1) or "", text)
+
+
+def similarity_terms(
+    catalog: TechniqueCatalog, rows: list[str], columns: list[str]
+) -> dict[str, np.ndarray]:
+    """(len(rows), len(columns)) similarity terms of catalog techniques, from ATT&CK only: same
+    parent family, Jaccard overlap of tactics, TF-IDF cosine of name and description (the
+    vocabulary fitted on every active technique of the catalog, so terms do not depend on
+    which techniques are asked about)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def text(t: str) -> str:
+        return f"{catalog.techniques[t].name}. {_description(catalog.techniques[t].description)}"
+
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2)
+    vectorizer.fit([text(t) for t in catalog.active_ids()])
+    left = vectorizer.transform([text(t) for t in rows])
+    right = vectorizer.transform([text(t) for t in columns])
+    family = np.array([t.split(".")[0] for t in columns])
+    tactic_sets = {t: set(catalog.techniques[t].tactics) for t in [*rows, *columns]}
+    return {
+        "family": (np.array([t.split(".")[0] for t in rows])[:, None] == family[None]).astype(
+            np.float64
+        ),
+        "tactics": np.array(
+            [
+                [
+                    len(tactic_sets[a] & tactic_sets[b])
+                    / max(1, len(tactic_sets[a] | tactic_sets[b]))
+                    for b in columns
+                ]
+                for a in rows
+            ]
+        ),
+        "description": np.asarray((left @ right.T).todense(), dtype=np.float64),
+    }
+
+
+@dataclass(frozen=True)
+class UnseenTechniques:
+    """Neighbour weights of the techniques a model lacks, over the model's vocabulary."""
+
+    techniques: tuple[str, ...]
+    neighbours: np.ndarray
+    """(len(techniques), k) column indices into the model's vocabulary."""
+    weights: np.ndarray
+    """(len(techniques), k) non-negative, each row summing to 1."""
+    uses: np.ndarray
+    """(len(techniques),) procedure uses in ATT&CK."""
+    offset: float
+    scale: float
+    observed: float
+    prior: float
+
+    @classmethod
+    def build(
+        cls,
+        catalog: TechniqueCatalog,
+        vocabulary: tuple[str, ...],
+        settings: Similarity,
+        use_counts: dict[str, int],
+    ) -> UnseenTechniques:
+        """For the catalog's active techniques outside `vocabulary`; `use_counts` from
+        `procedures.use_counts`."""
+        known = set(vocabulary)
+        unseen = [t for t in catalog.active_ids() if t not in known]
+        terms = similarity_terms(catalog, unseen, list(vocabulary))
+        uses = np.array([use_counts.get(t, 0) for t in unseen], dtype=np.int64)
+        return cls.from_similarity(tuple(unseen), settings.combine(terms), uses, settings)
+
+    @classmethod
+    def from_similarity(
+        cls,
+        techniques: tuple[str, ...],
+        similar: np.ndarray,
+        uses: np.ndarray,
+        settings: Similarity,
+    ) -> UnseenTechniques:
+        """`similar`: (len(techniques), vocabulary) combined similarity; `uses`: procedure
+        uses of each technique."""
+        k = min(settings.neighbours, similar.shape[1])
+        nearest = np.argsort(-similar, axis=1, kind="stable")[:, :k]
+        weights = np.take_along_axis(similar, nearest, axis=1).clip(min=0.0)
+        totals = weights.sum(axis=1, keepdims=True)
+        weights = np.divide(weights, totals, out=np.full_like(weights, 1.0 / k), where=totals > 0)
+        return cls(
+            techniques,
+            nearest.astype(np.int64),
+            weights,
+            np.asarray(uses, dtype=np.int64),
+            settings.offset,
+            settings.scale,
+            settings.observed,
+            settings.prior,
+        )
+
+    def scores(self, standardised: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """(rows, len(techniques)) scores on the scale of `standardised` (rows, vocabulary):
+        each row's model scores standardised over the techniques it may still forecast;
+        `observed` (same shape, bool) marks the row's observed techniques."""
+        lent = np.where(observed, self.observed, standardised)
+        borrowed = (lent[:, self.neighbours] * self.weights[None]).sum(axis=2)
+        base = self.offset + self.prior * np.log1p(self.uses)
+        return base[None, :] + self.scale * borrowed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "offset": self.offset,
+            "scale": self.scale,
+            "observed": self.observed,
+            "prior": self.prior,
+            "techniques": {
+                t: {
+                    "neighbours": n.tolist(),
+                    "weights": [round(float(w), 6) for w in ws],
+                    "uses": int(u),
+                }
+                for t, n, ws, u in zip(
+                    self.techniques, self.neighbours, self.weights, self.uses, strict=True
+                )
+            },
+        }
+
+    @classmethod
+    def from_json(cls, payload: Any, width: int, path: str | Path) -> UnseenTechniques:
+        """Checked strictly: any malformed field is a one-line DataError naming it."""
+
+        def fail(field: str, why: str) -> DataError:
+            return DataError(path, field, why, "rebuild the model folder with this package")
+
+        if not isinstance(payload, dict):
+            raise fail("unseen", "expected an object")
+        numbers = {}
+        for key in ("offset", "scale", "observed", "prior"):
+            value = payload.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise fail(f"unseen.{key}", "expected a number")
+            if not np.isfinite(value) or abs(value) > 100:
+                raise fail(f"unseen.{key}", "expected a finite number of size at most 100")
+            numbers[key] = float(value)
+        entries = payload.get("techniques")
+        if not isinstance(entries, dict):
+            raise fail("unseen.techniques", "expected an object of technique IDs")
+        techniques, neighbours, weights, uses = [], [], [], []
+        length = None
+        for technique, entry in entries.items():
+            where = f"unseen.techniques.{technique}"
+            if not isinstance(entry, dict):
+                raise fail(where, "expected an object")
+            n, w = entry.get("neighbours"), entry.get("weights")
+            if not isinstance(n, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < width for i in n
+            ):
+                raise fail(f"{where}.neighbours", f"expected column indices below {width}")
+            if (
+                not isinstance(w, list)
+                or len(w) != len(n)
+                or not all(
+                    isinstance(x, int | float) and not isinstance(x, bool) and 0 <= x <= 1
+                    for x in w
+                )
+            ):
+                raise fail(f"{where}.weights", "expected one weight in [0, 1] per neighbour")
+            count = entry.get("uses")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise fail(f"{where}.uses", "expected a count of procedure uses (0 or more)")
+            if length is None:
+                length = len(n)
+            if len(n) != length or not n:
+                raise fail(f"{where}.neighbours", "expected the same, non-zero count everywhere")
+            techniques.append(technique)
+            neighbours.append(n)
+            weights.append(w)
+            uses.append(count)
+        shape = (len(techniques), length or 0)
+        return cls(
+            tuple(techniques),
+            np.asarray(neighbours, dtype=np.int64).reshape(shape),
+            np.asarray(weights, dtype=np.float64).reshape(shape),
+            np.asarray(uses, dtype=np.int64),
+            numbers["offset"],
+            numbers["scale"],
+            numbers["observed"],
+            numbers["prior"],
+        )
+
+
+def standardise(scores: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """Scores standardised per row over the `available` (same shape, bool) techniques."""
+    masked = np.where(available, scores, np.nan)
+    mean = np.nanmean(masked, axis=1, keepdims=True)
+    spread = np.nanstd(masked, axis=1, keepdims=True)
+    return (scores - mean) / np.where(spread > 0, spread, 1.0)
