@@ -40,6 +40,7 @@ from recommenders.artifacts import (
     save_model,
     write_best_pointer,
 )
+from recommenders.attack import TechniqueCatalog
 from recommenders.data import (
     DEFAULT_CORPUS,
     PairSplit,
@@ -50,13 +51,16 @@ from recommenders.data import (
     report_holdout,
     resolve_data_dir,
 )
+from recommenders.errors import DataError
 from recommenders.evaluation import evaluate_pairs, evaluate_reports
 from recommenders.jsonio import atomic_write, staged_folder, write_json
 from recommenders.metrics import KS
 from recommenders.models import Recommender, make_model
 from recommenders.models.base import resolve_device
-from recommenders.procedures import ProcedureSplit, load_procedures
+from recommenders.procedures import ProcedureSplit, load_procedures, use_counts
 from recommenders.sweeps import DEFAULT_MODELS, SWEEPS
+from recommenders.unseen import DEFAULT as UNSEEN_DEFAULT
+from recommenders.unseen import UnseenTechniques, save_unseen
 
 log = logging.getLogger("recommenders.train")
 
@@ -389,6 +393,7 @@ def run(config: TrainConfig) -> Path:
             split=SplitRecord(tuple(data.report_ids[i] for i in report.test.rows)),
         )
         models_dir = staging / "models"
+        unseen = unseen_techniques(catalog, data.techniques, attack_path)
         refit_bar = tqdm(sorted(chosen.items()), desc="refit+test", unit="model", disable=None)
         for i, ((name, protocol), result) in enumerate(refit_bar, start=1):
             refit_bar.set_postfix_str(f"{name}/{protocol}")
@@ -411,6 +416,7 @@ def run(config: TrainConfig) -> Path:
                         metrics={"validation": result.validation, "test": scores},
                     ),
                 )
+                save_unseen(unseen, models_dir / name)
             test[protocol][name] = scores
             metrics[protocol][name] = {
                 "hyperparameters": result.hparams,
@@ -513,6 +519,18 @@ def _write_plots(
             break
 
 
+def unseen_techniques(
+    catalog: TechniqueCatalog, vocabulary: tuple[str, ...], attack_path: Path
+) -> UnseenTechniques:
+    """Scores for the catalog's active techniques outside the vocabulary, so a forecast can
+    reach every one (`recommenders.unseen`); procedure uses only from a release that may train."""
+    try:
+        counts = use_counts(load_procedures(attack_path, catalog))
+    except DataError:
+        counts = {}
+    return UnseenTechniques.build(catalog, vocabulary, UNSEEN_DEFAULT, counts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recommenders.train", description=__doc__.splitlines()[0]
@@ -591,8 +609,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from recommenders.errors import DataError
-
     config = parse_args(argv)
     out = Path(config.out)
     before = set(out.iterdir()) if out.is_dir() else set()

@@ -22,14 +22,18 @@ training, their scores rebuilt this way) on validation reports and measured them
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from recommenders.attack import TechniqueCatalog
+from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog
 from recommenders.errors import DataError
+from recommenders.jsonio import read_json, write_json
+
+FILE = "unseen.json"
+"""Beside a model's `model.json`: written by training, read by the forecast when present."""
 
 CITATION = re.compile(r"\(Citation:[^)]*\)|\[([^\]]*)\]\([^)]*\)")
 """ATT&CK descriptions' citation markers and Markdown links (the link text is kept)."""
@@ -61,6 +65,13 @@ class Similarity:
             + self.tactics * terms["tactics"]
             + self.description * terms["description"]
         )
+
+
+DEFAULT = Similarity(
+    family=0.0, tactics=0.0, description=1.0, neighbours=40, offset=-0.5, observed=8.0
+)
+"""Chosen by `benchmarks.unseen` on validation reports (session 8): the description alone beat
+adding the parent family, the tactics or the procedure-use prior."""
 
 
 def _description(text: str) -> str:
@@ -108,6 +119,9 @@ class UnseenTechniques:
     """Neighbour weights of the techniques a model lacks, over the model's vocabulary."""
 
     techniques: tuple[str, ...]
+    names: tuple[str, ...]
+    tactics: tuple[tuple[str, ...], ...]
+    """Each technique's name and tactics, so the forecast needs no ATT&CK bundle."""
     neighbours: np.ndarray
     """(len(techniques), k) column indices into the model's vocabulary."""
     weights: np.ndarray
@@ -131,9 +145,16 @@ class UnseenTechniques:
         `procedures.use_counts`."""
         known = set(vocabulary)
         unseen = [t for t in catalog.active_ids() if t not in known]
+        if not unseen:
+            nothing = np.zeros((0, 0))
+            return cls.from_similarity((), nothing, np.zeros(0, dtype=np.int64), settings)
         terms = similarity_terms(catalog, unseen, list(vocabulary))
         uses = np.array([use_counts.get(t, 0) for t in unseen], dtype=np.int64)
-        return cls.from_similarity(tuple(unseen), settings.combine(terms), uses, settings)
+        return replace(
+            cls.from_similarity(tuple(unseen), settings.combine(terms), uses, settings),
+            names=tuple(catalog.techniques[t].name for t in unseen),
+            tactics=tuple(catalog.techniques[t].tactics for t in unseen),
+        )
 
     @classmethod
     def from_similarity(
@@ -144,14 +165,17 @@ class UnseenTechniques:
         settings: Similarity,
     ) -> UnseenTechniques:
         """`similar`: (len(techniques), vocabulary) combined similarity; `uses`: procedure
-        uses of each technique."""
+        uses of each technique (names and tactics left empty)."""
         k = min(settings.neighbours, similar.shape[1])
         nearest = np.argsort(-similar, axis=1, kind="stable")[:, :k]
         weights = np.take_along_axis(similar, nearest, axis=1).clip(min=0.0)
         totals = weights.sum(axis=1, keepdims=True)
-        weights = np.divide(weights, totals, out=np.full_like(weights, 1.0 / k), where=totals > 0)
+        even = np.full_like(weights, 1.0 / max(k, 1))  # no similar technique: an even share
+        weights = np.divide(weights, totals, out=even, where=totals > 0)
         return cls(
             techniques,
+            ("",) * len(techniques),
+            ((),) * len(techniques),
             nearest.astype(np.int64),
             weights,
             np.asarray(uses, dtype=np.int64),
@@ -161,12 +185,16 @@ class UnseenTechniques:
             settings.prior,
         )
 
+    def contributions(self, standardised: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """(rows, len(techniques), neighbours): what each neighbour lends, weighted."""
+        lent = np.where(observed, self.observed, standardised)
+        return lent[:, self.neighbours] * self.weights[None]
+
     def scores(self, standardised: np.ndarray, observed: np.ndarray) -> np.ndarray:
         """(rows, len(techniques)) scores on the scale of `standardised` (rows, vocabulary):
         each row's model scores standardised over the techniques it may still forecast;
         `observed` (same shape, bool) marks the row's observed techniques."""
-        lent = np.where(observed, self.observed, standardised)
-        borrowed = (lent[:, self.neighbours] * self.weights[None]).sum(axis=2)
+        borrowed = self.contributions(standardised, observed).sum(axis=2)
         base = self.offset + self.prior * np.log1p(self.uses)
         return base[None, :] + self.scale * borrowed
 
@@ -178,19 +206,32 @@ class UnseenTechniques:
             "prior": self.prior,
             "techniques": {
                 t: {
+                    "name": name,
+                    "tactics": list(tactics),
                     "neighbours": n.tolist(),
                     "weights": [round(float(w), 6) for w in ws],
                     "uses": int(u),
                 }
-                for t, n, ws, u in zip(
-                    self.techniques, self.neighbours, self.weights, self.uses, strict=True
+                for t, name, tactics, n, ws, u in zip(
+                    self.techniques,
+                    self.names,
+                    self.tactics,
+                    self.neighbours,
+                    self.weights,
+                    self.uses,
+                    strict=True,
                 )
             },
         }
 
     @classmethod
-    def from_json(cls, payload: Any, width: int, path: str | Path) -> UnseenTechniques:
-        """Checked strictly: any malformed field is a one-line DataError naming it."""
+    def from_json(
+        cls, payload: Any, vocabulary: tuple[str, ...], path: str | Path
+    ) -> UnseenTechniques:
+        """Checked strictly against the model's `vocabulary`: any malformed field is a one-line
+        DataError naming it."""
+        width = len(vocabulary)
+        known = set(vocabulary)
 
         def fail(field: str, why: str) -> DataError:
             return DataError(path, field, why, "rebuild the model folder with this package")
@@ -208,12 +249,21 @@ class UnseenTechniques:
         entries = payload.get("techniques")
         if not isinstance(entries, dict):
             raise fail("unseen.techniques", "expected an object of technique IDs")
-        techniques, neighbours, weights, uses = [], [], [], []
+        techniques, names, tactics, neighbours, weights, uses = [], [], [], [], [], []
         length = None
         for technique, entry in entries.items():
             where = f"unseen.techniques.{technique}"
             if not isinstance(entry, dict):
                 raise fail(where, "expected an object")
+            if not TECHNIQUE_ID.match(technique) or technique in known:
+                raise fail(where, "expected a technique ID the model has no column for")
+            name, its_tactics = entry.get("name"), entry.get("tactics")
+            if not isinstance(name, str):
+                raise fail(f"{where}.name", "expected a string")
+            if not isinstance(its_tactics, list) or not all(
+                isinstance(t, str) for t in its_tactics
+            ):
+                raise fail(f"{where}.tactics", "expected a list of tactic names")
             n, w = entry.get("neighbours"), entry.get("weights")
             if not isinstance(n, list) or not all(
                 isinstance(i, int) and not isinstance(i, bool) and 0 <= i < width for i in n
@@ -236,12 +286,16 @@ class UnseenTechniques:
             if len(n) != length or not n:
                 raise fail(f"{where}.neighbours", "expected the same, non-zero count everywhere")
             techniques.append(technique)
+            names.append(name)
+            tactics.append(tuple(its_tactics))
             neighbours.append(n)
             weights.append(w)
             uses.append(count)
         shape = (len(techniques), length or 0)
         return cls(
             tuple(techniques),
+            tuple(names),
+            tuple(tactics),
             np.asarray(neighbours, dtype=np.int64).reshape(shape),
             np.asarray(weights, dtype=np.float64).reshape(shape),
             np.asarray(uses, dtype=np.int64),
@@ -258,3 +312,17 @@ def standardise(scores: np.ndarray, available: np.ndarray) -> np.ndarray:
     mean = np.nanmean(masked, axis=1, keepdims=True)
     spread = np.nanstd(masked, axis=1, keepdims=True)
     return (scores - mean) / np.where(spread > 0, spread, 1.0)
+
+
+def save_unseen(unseen: UnseenTechniques, model_dir: str | Path) -> Path:
+    path = Path(model_dir) / FILE
+    write_json(path, unseen.to_json())
+    return path
+
+
+def load_unseen(model_dir: str | Path, vocabulary: tuple[str, ...]) -> UnseenTechniques | None:
+    """The model folder's unseen techniques, or None for a folder written before they were."""
+    path = Path(model_dir) / FILE
+    if not path.is_file():
+        return None
+    return UnseenTechniques.from_json(read_json(path), vocabulary, path)

@@ -74,6 +74,7 @@ def test_the_wheel_carries_its_data_files(installed):
         "agents/hyperparams/ppo.yml",
         "recommenders/default_model/model.json",
         "recommenders/default_model/weights.safetensors",
+        "recommenders/default_model/unseen.json",
         "recommenders/text/default_model/model.json",
         "recommenders/text/default_model/weights.safetensors",
         "recommenders/service/static/app.js",

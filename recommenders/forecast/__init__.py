@@ -26,6 +26,7 @@ from recommenders.attack import TECHNIQUE_ID, TechniqueCatalog, load_catalog
 from recommenders.errors import DataError
 from recommenders.models import Recommender
 from recommenders.navigator import forecast_layer
+from recommenders.unseen import UnseenTechniques, standardise
 
 log = logging.getLogger("recommenders.forecast")
 
@@ -190,9 +191,16 @@ class Prediction:
     """The score rescaled to [0, 1] over the ranked techniques (Navigator's colour scale)."""
     because: tuple[tuple[str, float], ...]
     """(observed ID, its share of the score), largest first: "because you saw …"."""
+    unseen: bool = False
+    """A technique the model never saw (no training report names it), scored from ATT&CK by
+    `recommenders.unseen`."""
+    like: tuple[str, ...] = ()
+    """For an unseen technique: the seen techniques that lent its score most, largest first."""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "unseen": self.unseen,
+            "like": list(self.like),
             "rank": self.rank,
             "technique": self.technique,
             "name": self.name,
@@ -265,16 +273,18 @@ def forecast(
     k: int = 10,
     ignored: dict[str, str] | None = None,
     reasons: int = 3,
+    unseen: UnseenTechniques | None = None,
 ) -> Forecast:
     """Top-k next techniques for an observed set of IDs from the model's vocabulary (see
-    `observed_techniques`), each with the `reasons` observed techniques that raised it most."""
+    `observed_techniques`), each with the `reasons` observed techniques that raised it most.
+
+    With `unseen`, the catalog's techniques the model has no column for compete too, on
+    scores borrowed from their most similar seen techniques, mapped back to the model's scale."""
     vocabulary = manifest.technique_ids
     index = {t: i for i, t in enumerate(vocabulary)}
     known = [index[t] for t in observed]
     scores = np.asarray(model.score(_row(known, len(vocabulary))), dtype=np.float64)[0]
     scores[known] = -np.inf
-    top = np.argsort(-scores, kind="stable")[:k]
-    top = top[np.isfinite(scores[top])]  # never an observed technique, however large k
     finite = scores[np.isfinite(scores)]
     if not len(finite):
         return Forecast(
@@ -284,11 +294,30 @@ def forecast(
             dict(ignored or {}),
             "nothing left to forecast: every technique the model knows is among the observed",
         )
-    low, high = float(finite.min()), float(finite.max())
+    lent = np.zeros((0, 0))
+    ranked = scores
+    if unseen is not None and len(unseen.techniques) and finite.max() > finite.min():
+        borrowed, lent = _borrowed(scores, unseen)
+        given = {t.strip().upper() for t in ignored or {}}  # an unseen ID the user gave
+        borrowed[[t in given for t in unseen.techniques]] = -np.inf
+        ranked = np.concatenate([scores, borrowed])
+    top = np.argsort(-ranked, kind="stable")[:k]
+    top = top[np.isfinite(ranked[top])]  # never an observed technique, however large k
+    reachable = ranked[np.isfinite(ranked)]
+    low, high = float(reachable.min()), float(reachable.max())
     shares, how = explain_scores(model, known, len(vocabulary))
     names, tactics = manifest.technique_names, manifest.technique_tactics
     predictions = []
     for r, j in enumerate(top):
+        relative = (float(ranked[j]) - low) / (high - low) if high > low else 0.0
+        if j >= len(vocabulary):
+            assert unseen is not None
+            predictions.append(
+                _unseen_prediction(
+                    unseen, lent, j - len(vocabulary), r + 1, ranked[j], relative, vocabulary
+                )
+            )
+            continue
         order = np.argsort(-shares[:, j], kind="stable")[:reasons]
         because = tuple((observed[i], float(shares[i, j])) for i in order if shares[i, j] > 0)
         predictions.append(
@@ -298,14 +327,52 @@ def forecast(
                 name=names.get(vocabulary[j], ""),
                 tactics=tuple(tactics.get(vocabulary[j], ())),
                 score=float(scores[j]),
-                relative=(float(scores[j]) - low) / (high - low) if high > low else 0.0,
+                relative=relative,
                 because=because,
             )
         )
     note = (
         "no evidence: in this model the observed techniques raise no other technique, so every "
         "technique scores the same and the order is the vocabulary's"
-        if high <= low
+        if float(finite.max()) <= float(finite.min())
         else ""
     )
     return Forecast(tuple(observed), tuple(predictions), how, dict(ignored or {}), note)
+
+
+def _borrowed(scores: np.ndarray, unseen: UnseenTechniques) -> tuple[np.ndarray, np.ndarray]:
+    """The unseen techniques' scores on the model's scale (observed columns hold -inf), and
+    what each neighbour lent them (`UnseenTechniques.contributions`)."""
+    observed = ~np.isfinite(scores)
+    finite = scores[~observed]
+    z = standardise(np.where(observed, 0.0, scores)[None], ~observed[None])
+    z = np.where(observed[None], 0.0, z)
+    spread = float(finite.std())
+    borrowed = unseen.scores(z, observed[None])[0]
+    lent = unseen.contributions(z, observed[None])[0]
+    return float(finite.mean()) + (spread if spread > 0 else 1.0) * borrowed, lent
+
+
+def _unseen_prediction(
+    unseen: UnseenTechniques,
+    lent: np.ndarray,
+    i: int,
+    rank: int,
+    score: float,
+    relative: float,
+    vocabulary: tuple[str, ...],
+    like: int = 3,
+) -> Prediction:
+    order = np.argsort(-lent[i], kind="stable")[:like]
+    nearest = unseen.neighbours[i][order[lent[i][order] > 0]]
+    return Prediction(
+        rank=rank,
+        technique=unseen.techniques[i],
+        name=unseen.names[i],
+        tactics=unseen.tactics[i],
+        score=float(score),
+        relative=relative,
+        because=(),
+        unseen=True,
+        like=tuple(vocabulary[j] for j in nearest),
+    )

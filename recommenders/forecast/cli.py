@@ -94,6 +94,9 @@ def explained(result: Forecast, names: dict[str, str]) -> list[str]:
         if p.because:
             seen = ", ".join(f"{t} {names.get(t, '')} (+{share:.2f})" for t, share in p.because)
             lines.append(f"      because you saw {seen}")
+        if p.unseen:
+            like = ", ".join(f"{t} {names.get(t, '')}" for t in p.like) or "no seen technique"
+            lines.append(f"      never in a training report: scored from ATT&CK, like {like}")
     if result.note:
         lines.append(f"  ({result.note})")
     if result.explanation != "exact":

@@ -31,6 +31,7 @@ from recommenders.forecast import (
     observed_techniques,
 )
 from recommenders.models import Recommender
+from recommenders.unseen import UnseenTechniques, load_unseen
 
 if TYPE_CHECKING:
     from recommenders.flows import Flow
@@ -68,6 +69,8 @@ class Forecaster:
     release: ReleaseMap | None = None
     """The user's ATT&CK release when it is not the model's: IDs in and out are theirs, and so
     are names, tactics and the matrix (`catalog` is then their release's)."""
+    unseen: UnseenTechniques | None = None
+    """The catalog's techniques the model has no column for, when its folder scores them."""
 
     @classmethod
     def load(
@@ -99,14 +102,19 @@ class Forecaster:
         if attack is not None:
             catalog = load_catalog(attack)
             release = map_release(manifest.technique_ids, catalog)
-        return cls(recommender, manifest, model_dir, catalog, mapper, text_dir, data_dir, release)
+        unseen = load_unseen(model_dir, manifest.technique_ids)
+        return cls(
+            recommender, manifest, model_dir, catalog, mapper, text_dir, data_dir, release, unseen
+        )
 
     def from_ids(self, given: Any, k: int = 10, what: str = "techniques") -> Forecast:
         """Forecast from technique IDs (normalised by `observed_techniques`), of the user's
         release when one is set."""
         if self.release is None:
             observed = observed_techniques(given, self.manifest, self.data_dir, what=what)
-            return forecast(self.model, self.manifest, observed.usable, k, observed.ignored)
+            return forecast(
+                self.model, self.manifest, observed.usable, k, observed.ignored, unseen=self.unseen
+            )
         if isinstance(given, str | bytes) or not isinstance(given, list | tuple):
             observed_techniques(given, self.manifest, what=what)  # raises its one-line error
         columns, ignored = self._model_ids(given)
@@ -115,7 +123,7 @@ class Forecaster:
             raise ValueError(f"{what}: no usable technique ID ({reasons})")
         observed = observed_techniques(columns, self.manifest, self.data_dir, what=what)
         extra = len(self.release.unmapped)  # forecast enough to fill k after dropping those
-        result = forecast(self.model, self.manifest, observed.usable, k + extra)
+        result = forecast(self.model, self.manifest, observed.usable, k + extra, unseen=self.unseen)
         return self._in_release(result, {**ignored, **observed.ignored}, k)
 
     def _model_ids(self, given: Any) -> tuple[list[str], dict[str, str]]:
@@ -133,7 +141,9 @@ class Forecaster:
                 ignored[item.strip()] = why
             elif user_id not in self.release.to_model:
                 ignored[item.strip()] = (
-                    f"new in {self.release.release}: the model ({ours}) has no column for it"
+                    f"in {ours} but in no training report: the model has no column for it"
+                    if self.unseen is not None and user_id in self.unseen.techniques
+                    else f"new in {self.release.release}: the model ({ours}) has no column for it"
                 )
             else:
                 columns += [t for t in self.release.to_model[user_id] if t not in columns]
@@ -145,12 +155,17 @@ class Forecaster:
         assert self.release is not None
         to_user = self.release.to_user
         observed = tuple(dict.fromkeys(to_user[t] for t in result.observed if t in to_user))
+        given = {t.strip().upper() for t in ignored}
         predictions: list[Prediction] = []
         for p in result.predictions:
             user_id = to_user.get(p.technique)
+            if p.unseen:  # scored from ATT&CK: the same ID when the user's release has it
+                active = self.catalog.techniques.get(p.technique)
+                user_id = p.technique if active and active.status == "active" else None
             if (
                 user_id is None
                 or user_id in observed
+                or user_id in given
                 or any(q.technique == user_id for q in predictions)
             ):
                 continue
@@ -167,6 +182,7 @@ class Forecaster:
                     name=entry.name,
                     tactics=entry.tactics,
                     because=because,
+                    like=tuple(dict.fromkeys(to_user[t] for t in p.like if t in to_user)),
                 )
             )
             if len(predictions) == k:
@@ -279,6 +295,7 @@ class Forecaster:
                 "name": self.manifest.name,
                 "hyperparameters": self.manifest.hyperparameters,
                 "techniques": len(self.manifest.technique_ids),
+                "unseen_techniques": 0 if self.unseen is None else len(self.unseen.techniques),
                 "attack_release": model_release(self.manifest),
                 "metrics": metrics,
                 "explanation": "exact"

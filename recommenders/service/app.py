@@ -239,10 +239,17 @@ def _answer(forecaster: Forecaster, result: Forecast) -> dict[str, Any]:
     for item in answer["forecast"]:
         for reason in item["because"]:
             reason["name"] = names.get(reason["technique"], "")
+        item["like"] = [{"technique": t, "name": names.get(t, "")} for t in item["like"]]
     return answer
 
 
 def _why(prediction: Any, names: dict[str, str]) -> str:
+    if prediction.unseen:
+        like = ", ".join(f"{t} {names.get(t, '')}" for t in prediction.like) or "none"
+        return (
+            f"Suggested by tie-gym: forecast rank {prediction.rank}; no training report names "
+            f"it, so it is scored from ATT&CK like {like}."
+        )
     seen = ", ".join(f"{t} {names.get(t, '')}" for t, _ in prediction.because) or "its base rate"
     return f"Suggested by tie-gym: forecast rank {prediction.rank}, because the flow shows {seen}."
 

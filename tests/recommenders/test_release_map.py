@@ -72,3 +72,13 @@ def test_the_same_forecast_in_either_release_where_ids_agree(in_v18):
     theirs = [p.technique for p in in_v18.from_ids(["T1059.001", "T1105"], 20).predictions]
     # v18.1 keeps every forecast ID but T1574.002 (now T1574.001): the order is the model's
     assert theirs == [("T1574.001" if t == "T1574.002" else t) for t in ours][: len(theirs)]
+
+
+def test_unseen_techniques_serve_in_the_users_release_and_are_never_given_back(in_v18):
+    seen = ["T1578", "T1578.001", "T1578.002", "T1578.003"]
+    unseen = [p for p in in_v18.from_ids(seen, 100).predictions if p.unseen]
+    assert unseen and unseen[0].technique == "T1578.004"  # in v15.0 and v18.1, in no report
+    assert unseen[0].name == "Revert Cloud Instance"
+    result = in_v18.from_ids(["T1578", "T1578.004"], 100)
+    assert "in no training report" in result.ignored["T1578.004"]
+    assert "T1578.004" not in {p.technique for p in result.predictions}

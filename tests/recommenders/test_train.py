@@ -8,8 +8,11 @@ import sys
 import pytest
 
 import recommenders.train as train_module
-from recommenders.artifacts import load_model
+from recommenders.artifacts import load_model, resolve_model_dir
+from recommenders.attack import load_catalog
+from recommenders.data import default_attack_path
 from recommenders.train import TrainConfig, main, run
+from recommenders.unseen import load_unseen
 
 
 def test_quick_pipeline_on_fixture(data_dir, tmp_path):
@@ -34,6 +37,9 @@ def test_quick_pipeline_on_fixture(data_dir, tmp_path):
     _, model_manifest = load_model(out)  # best.json at the output root
     assert model_manifest.name == metrics["best"]
     assert model_manifest.tactic_order[0] == "initial-access"
+    # the fixture's corpus names every active technique: nothing left to borrow a score for
+    unseen = load_unseen(resolve_model_dir(out), model_manifest.technique_ids)
+    assert unseen is not None and unseen.techniques == ()
     assert not list(out.glob(".tmp-*"))
 
 
@@ -77,6 +83,12 @@ def test_quick_pipeline_on_real_data(real_data_dir, tmp_path):
         metrics["report"][best]["test"]["masked/ndcg@20"]
         > metrics["report"]["top_items"]["test"]["masked/ndcg@20"]
     )
+    # every active technique of the release is reachable: a column, or scored from ATT&CK
+    _, manifest = load_model(tmp_path)
+    unseen = load_unseen(resolve_model_dir(tmp_path), manifest.technique_ids)
+    catalog = load_catalog(default_attack_path(real_data_dir))
+    assert unseen is not None and unseen.techniques
+    assert set(manifest.technique_ids) | set(unseen.techniques) == set(catalog.active_ids())
 
 
 def test_direct_cli_run_prints_no_openblas_warning(data_dir, tmp_path):

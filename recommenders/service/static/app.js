@@ -171,9 +171,12 @@ function render(answer) {
 }
 
 function prediction(p) {
-  const because = p.because.length
-    ? "because you saw " + p.because.map((b) => `${b.technique} ${b.name}`).join(", ")
-    : "on its base rate";
+  const because = p.unseen
+    ? "never in a training report: scored from ATT&CK, like " +
+      (p.like.map((b) => `${b.technique} ${b.name}`).join(", ") || "no seen technique")
+    : p.because.length
+      ? "because you saw " + p.because.map((b) => `${b.technique} ${b.name}`).join(", ")
+      : "on its base rate";
   return el("li", { class: "prediction", "data-id": p.technique },
     el("div", { class: "row" },
       el("a", { href: attackUrl(p.technique), target: "_blank", rel: "noopener" }, p.technique),

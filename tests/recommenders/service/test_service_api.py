@@ -76,6 +76,7 @@ def test_lookup_search_model_and_matrix(client):
     assert hits[0]["id"] == "T1059.001"
     info = client.get("/api/model").json()
     assert info["model"]["family"] == "ease" and info["model"]["techniques"] == 580
+    assert info["model"]["unseen_techniques"] == 57  # 580 + 57: every active one of v15.0
     matrix = client.get("/api/matrix").json()
     assert (
         matrix[0]["tactic"] == "reconnaissance" and sum(len(c["techniques"]) for c in matrix) >= 580
