@@ -343,13 +343,19 @@ def build_defender(name: str, env: gym.Env, seed: int = 0) -> Defender:
     raise ValueError(f"unknown defender {name!r}: use {', '.join(DEFENDERS)}")
 
 
-def run_defence(
-    env: gym.Env, defender: Defender, episodes: int, seed: int
-) -> dict[str, list[float]]:
-    """Per episode: caught (0/1), return, the reveal of the catch (NaN uncaught), detections."""
-    out: dict[str, list[float]] = {"catch": [], "return": [], "catch_reveal": [], "detections": []}
+def run_defence(env: gym.Env, defender: Defender, episodes: int, seed: int) -> dict[str, list]:
+    """Per episode: caught (0/1), return, the reveal of the catch (NaN uncaught), detections,
+    and the campaign's source (`info["campaign"]`: a flow's name, "generated", a report)."""
+    out: dict[str, list] = {
+        "catch": [],
+        "return": [],
+        "catch_reveal": [],
+        "detections": [],
+        "campaign": [],
+    }
     for episode in range(episodes):
         observation, info = env.reset(seed=seed + episode)
+        out["campaign"].append(str(info.get("campaign", "")))
         defender.reset()
         total, reveal, done = 0.0, 0, False
         budget = env.unwrapped.budget  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """Simulated cold start: how well do ATT&CK-borrowed scores rank techniques a model never saw?
 
 57 of v15.0's 637 active techniques have no column in the shipped model (no training report
-names them), so a forecast can never name them. `recommenders.unseen` gives each a score
+names them), so a forecast could never name them. `recommenders.unseen` gives each a score
 borrowed from its most similar seen techniques. To measure that without reports of the 57,
 seen techniques are made unseen: the model's rare techniques (1–`--rare` training reports, like
 the never-reported ones) are split into 5 folds; for each fold EASE (the shipped λ) is fitted
@@ -9,11 +9,18 @@ without the fold's columns and the fold's techniques are scored only from ATT&CK
 
 Each report (≥ 3 techniques) shows a random half of its techniques outside the fold; the rest
 (with every fold technique it has) are the targets. All unshown techniques are ranked: seen
-ones by the model, the fold's by the borrowed score (or never, "unreachable": today's forecast).
-Metrics: masked recall@20 over all targets, and the share of fold-technique targets in the top
-20. Settings are chosen on validation reports (a fifth of the training reports, the model fitted
-on the rest) by recall@20, then measured once on the shipped model's test reports (fitted on
-all its training reports).
+ones by the model, the fold's by the borrowed score (or never, "unreachable": the forecast
+before). Metrics: masked recall@20 and AUC over all targets; for the fold's targets their AUC
+against all candidates, against the fold's other techniques only ("among the unseen"), and the
+share in the top 20. Settings are chosen on validation reports (a fifth of the training reports,
+the model fitted on the rest) by the AUC over all targets, then measured once on the shipped
+model's test reports (fitted on all its training reports). Reference rows, not available for a
+never-reported technique: EASE fitted with the fold's columns, and the fold techniques' corpus
+frequency; and a prior on ATT&CK's procedure-use counts (uses citing evaluation reports
+withheld) added to the chosen scores.
+
+Intervals are 95% over reports (each report's cases in the 5 folds averaged first) and, for the
+fold's targets, over techniques (each technique's occurrences averaged first).
 
 Run: python -m benchmarks.unseen; writes benchmarks/results/unseen.md and unseen.json.
 """
@@ -25,7 +32,7 @@ import itertools
 import json
 import math
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,13 +59,13 @@ GRID = {
     "description": (1.0, 2.0),
     "neighbours": (20, 40),
     "offset": (-1.0, -0.5, 0.0),
-    "scale": (1.0,),
     "observed": (4.0, 8.0),
-    "prior": (0.0, 0.25, 0.5),
 }
-"""The first session's wider grid (offset −2…0, scale 0.5/1, observed 0/2/4, 5 or 20
-neighbours, tactics up to 1, description 0–2, no prior) chose description 1, 20 neighbours,
-offset −0.5, scale 1, observed 4: this grid is centred there."""
+"""Session 8's first, wider grid (offset −2…0, scale 0.5 or 1, observed 0/2/4, 5 or 20
+neighbours, tactics up to 1, description 0–2) chose description 1, 20 neighbours, offset −0.5,
+scale 1, observed 4: this grid is centred there (scale 1)."""
+PRIOR = 0.25
+"""Weight of log(1 + procedure uses) in the prior row (the first grid's best with a prior)."""
 
 
 def matrix(reports: list[np.ndarray], width: int) -> sp.csr_matrix:
@@ -77,29 +84,40 @@ def share_below(negatives: np.ndarray, values: np.ndarray) -> np.ndarray:
     return (lower + 0.5 * (upper - lower)) / max(1, len(ordered))
 
 
+def standardised_scores(
+    fit: list[np.ndarray], columns: np.ndarray, shown: list[np.ndarray], width: int, lam: float
+) -> np.ndarray:
+    """(reports, width) EASE scores fitted on `columns` only, standardised over each report's
+    unshown techniques among them; -inf for shown techniques and columns left out."""
+    where = np.full(width, -1)
+    where[columns] = np.arange(len(columns))
+    model = EASE(lam).fit(matrix(fit, width)[:, columns])
+    x = matrix([where[s] for s in shown], len(columns))
+    available = np.asarray(x.todense()) == 0
+    z = standardise(np.asarray(model.score(x), dtype=np.float64), available)
+    out = np.full((len(shown), width), -np.inf)
+    out[:, columns] = np.where(available, z, -np.inf)
+    return out
+
+
 class Case:
-    """One fold's model and evaluation reports, ready for any settings."""
+    """One fold: its model's standardised scores for each evaluation report, ready for any
+    scoring of the fold's techniques."""
 
     def __init__(
         self,
-        uses: np.ndarray,
         fit: list[np.ndarray],
         evaluate: list[np.ndarray],
         fold: np.ndarray,
         width: int,
-        regularization: float,
+        lam: float,
         rng: np.random.Generator,
     ) -> None:
-        self.fold = fold
-        self.uses = uses[fold]
-        """Procedure uses of the fold's techniques, without those citing evaluation reports."""
-        self.seen = np.setdiff1d(np.arange(width), fold)
+        self.fold, self.width = fold, width
         in_fold = np.zeros(width, bool)
         in_fold[fold] = True
-        train = matrix(fit, width)[:, self.seen]
-        model = EASE(regularization).fit(train)
-        shown, targets = [], []
-        for columns in evaluate:
+        shown, self.targets, self.reports = [], [], []
+        for report, columns in enumerate(evaluate):
             if len(columns) < 3:
                 continue
             outside = rng.permutation(columns[~in_fold[columns]])
@@ -107,93 +125,106 @@ class Case:
             if half == 0:
                 continue
             shown.append(outside[:half])
-            targets.append(np.setdiff1d(columns, outside[:half]))
-        self.targets = targets
-        self.candidates = [np.setdiff1d(np.arange(width), s) for s in shown]
-        where = np.full(width, -1)
-        where[self.seen] = np.arange(len(self.seen))
-        x = matrix([where[s] for s in shown], len(self.seen))
-        scores = np.asarray(model.score(x), dtype=np.float64)
-        available = np.asarray(x.todense()) == 0
-        self.z = standardise(scores, available)
-        self.z[~available] = -np.inf
-        self.width = width
+            self.targets.append(np.setdiff1d(columns, outside[:half]))
+            self.reports.append(report)
+        self.shown = shown
+        self.z = standardised_scores(fit, np.flatnonzero(~in_fold), shown, width, lam)
+        self.observed = np.zeros((len(shown), width), bool)
+        for row, columns in enumerate(shown):
+            self.observed[row, columns] = True
+        self.with_fold = standardised_scores(fit, np.arange(width), shown, width, lam)
+        """The reference: the same reports scored by EASE fitted with the fold's columns."""
 
-    def rank(self, unseen: UnseenTechniques | None) -> dict[str, np.ndarray]:
-        """Per report: recall@K and AUC over all targets; per fold target: in the top K, AUC.
+    def borrowed(self, unseen: UnseenTechniques) -> np.ndarray:
+        """(reports, fold) the fold's scores borrowed from ATT&CK (`unseen` over the seen
+        columns, in the order of `np.flatnonzero(~in_fold)`)."""
+        seen = np.setdiff1d(np.arange(self.width), self.fold)
+        z = np.where(np.isfinite(self.z[:, seen]), self.z[:, seen], 0.0)
+        return unseen.scores(z, self.observed[:, seen])
 
-        AUC: the share of the report's non-target candidates ranked below a target (ties half),
-        so an unreachable technique scores about half the share of other unreachable ones."""
-        full = np.full((len(self.targets), self.width), -np.inf)
-        full[:, self.seen] = self.z
-        if unseen is not None:
-            observed = ~np.isfinite(self.z)
-            full[:, self.fold] = unseen.scores(np.where(observed, 0.0, self.z), observed)
+    def rank(self, fold_scores: np.ndarray | None, full: np.ndarray | None = None) -> dict:
+        """Metrics when the fold's techniques score `fold_scores` (None: unreachable), or of
+        `full` scores for every technique (the reference)."""
+        if full is None:
+            full = self.z.copy()
+            if fold_scores is not None:
+                full[:, self.fold] = fold_scores
         top = np.argsort(-full, axis=1, kind="stable")[:, :K]
         in_fold = np.zeros(self.width, bool)
         in_fold[self.fold] = True
-        out: dict[str, list] = {
-            "recall": [],
-            "auc": [],
-            "fold_top": [],
-            "fold_auc": [],
-            "fold_within": [],
-        }
+        out: dict[str, list] = {k: [] for k in ("recall", "auc", "report")}
+        out |= {k: [] for k in ("fold_top", "fold_auc", "fold_within", "technique")}
         for row, targets in enumerate(self.targets):
-            candidates = self.candidates[row]
-            is_target = np.isin(candidates, targets)
-            auc = share_below(full[row, candidates[~is_target]], full[row, candidates[is_target]])
-            found = set(top[row].tolist()) & set(targets.tolist())
-            out["recall"].append(len(found) / min(K, len(targets)))
+            candidates = ~self.observed[row]
+            is_target = np.zeros(self.width, bool)
+            is_target[targets] = True
+            auc = share_below(full[row, candidates & ~is_target], full[row, targets])
+            found = np.isin(targets, top[row])
+            out["recall"].append(found.sum() / min(K, len(targets)))
             out["auc"].append(auc.mean())
-            fold_targets = np.isin(self.fold, targets)
-            if fold_targets.any() and (~fold_targets).any():
-                out["fold_within"] += share_below(
-                    full[row, self.fold[~fold_targets]], full[row, self.fold[fold_targets]]
-                ).tolist()
-            target_columns = candidates[is_target]
-            for column, value in zip(target_columns.tolist(), auc.tolist(), strict=True):
-                if in_fold[column]:
-                    out["fold_top"].append(column in found)
-                    out["fold_auc"].append(value)
+            out["report"].append(self.reports[row])
+            others = full[row, self.fold[~is_target[self.fold]]]
+            for i in np.flatnonzero(in_fold[targets]):
+                out["fold_top"].append(found[i])
+                out["fold_auc"].append(auc[i])
+                out["fold_within"].append(share_below(others, full[row, [targets[i]]])[0])
+                out["technique"].append(targets[i])
         return {k: np.array(v, dtype=float) for k, v in out.items()}
 
 
 def cases(
-    uses: np.ndarray,
     fit: list[np.ndarray],
     evaluate: list[np.ndarray],
     rare: np.ndarray,
     width: int,
-    regularization: float,
+    lam: float,
     seed: int,
 ) -> list[Case]:
     rng = np.random.default_rng(seed)
     folds = np.array_split(rng.permutation(rare), FOLDS)
-    return [Case(uses, fit, evaluate, np.sort(f), width, regularization, rng) for f in folds]
+    return [Case(fit, evaluate, np.sort(f), width, lam, rng) for f in folds]
 
 
-def measure(
-    runs: list[Case], terms: dict[str, np.ndarray], settings: Similarity | None
-) -> dict[str, np.ndarray]:
+def measure(runs: list[Case], scoring) -> dict[str, np.ndarray]:
+    """Metrics over every fold; `scoring(case)` gives the fold's scores (or None)."""
     parts: dict[str, list[np.ndarray]] = {}
     for case in runs:
-        unseen = None
-        if settings is not None:
-            similar = settings.combine(
-                {k: v[np.ix_(case.fold, case.seen)] for k, v in terms.items()}
-            )
-            unseen = UnseenTechniques.from_similarity(
-                tuple(str(i) for i in case.fold), similar, case.uses, settings
-            )
-        for key, values in case.rank(unseen).items():
+        for key, values in case.rank(scoring(case)).items():
             parts.setdefault(key, []).append(values)
     return {key: np.concatenate(values) for key, values in parts.items()}
 
 
-def mean_ci(values: np.ndarray) -> str:
-    half = 1.96 * values.std(ddof=1) / math.sqrt(len(values))
+def settings_scoring(terms: dict[str, np.ndarray], settings: Similarity, extra=None):
+    def scoring(case: Case) -> np.ndarray:
+        seen = np.setdiff1d(np.arange(case.width), case.fold)
+        similar = settings.combine({k: v[np.ix_(case.fold, seen)] for k, v in terms.items()})
+        scores = case.borrowed(
+            UnseenTechniques.from_similarity(tuple(case.fold), similar, settings)
+        )
+        return scores if extra is None else scores + extra[case.fold][None]
+
+    return scoring
+
+
+def clustered(values: np.ndarray, clusters: np.ndarray) -> str:
+    """Mean ± 95% interval over clusters (each cluster's values averaged first)."""
+    means = np.array([values[clusters == c].mean() for c in np.unique(clusters)])
+    half = 1.96 * means.std(ddof=1) / math.sqrt(len(means))
     return f"{values.mean():.3f} ± {half:.3f}"
+
+
+def row(name: str, result: dict, unreachable: dict) -> list[str]:
+    reports, techniques = result["report"], result["technique"]
+    return [
+        name,
+        clustered(result["recall"], reports),
+        clustered(result["recall"] - unreachable["recall"], reports),
+        clustered(result["auc"], reports),
+        clustered(result["auc"] - unreachable["auc"], reports),
+        clustered(result["fold_auc"], techniques),
+        clustered(result["fold_within"], techniques),
+        f"{result['fold_top'].mean():.3f}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,100 +243,97 @@ def main(argv: list[str] | None = None) -> None:
     _, manifest = load_model(DEFAULT_MODEL_DIR)
     vocabulary = manifest.technique_ids
     width = len(vocabulary)
-    catalog = load_catalog(default_attack_path(root))
+    attack_path = default_attack_path(root)
+    catalog = load_catalog(attack_path)
     reports = trained_split_reports(root, manifest.data, manifest.split, vocabulary)
     train = [c for _, c in reports["train"]]
     test = [c for _, c in reports["test"]]
-    attack_path = default_attack_path(root)
-    references = {
-        r.id: r.references
-        for r in load_corpus(
-            root / DEFAULT_CORPUS.parent / manifest.data.corpus_file, catalog
-        ).reports
-    }
-    uses = load_procedures(attack_path, catalog)
-
-    def counts_without(report_ids: list[str]) -> np.ndarray:
-        """Procedure uses per column, those citing one of `report_ids` left out."""
-        withheld = frozenset(url for r in report_ids for url in references.get(r, ()))
-        counted = use_counts(uses, withheld)
-        return np.array([counted.get(t, 0) for t in vocabulary])
-
     counts = np.bincount(np.concatenate(train), minlength=width)
     rare = np.flatnonzero((counts >= 1) & (counts <= args.rare))
-    regularization = float(manifest.hyperparameters["regularization"])
+    lam = float(manifest.hyperparameters["regularization"])
     terms = similarity_terms(catalog, list(vocabulary), list(vocabulary))
+    corpus = root / DEFAULT_CORPUS.parent / manifest.data.corpus_file
+    references = {r.id: r.references for r in load_corpus(corpus, catalog).reports}
+    uses = load_procedures(attack_path, catalog)
 
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(train))
+    def log_uses(report_ids: list[str]) -> np.ndarray:
+        """log(1 + procedure uses) per column, uses citing one of `report_ids` left out."""
+        withheld = frozenset(url for r in report_ids for url in references.get(r, ()))
+        counted = use_counts(uses, withheld)
+        return np.log1p(np.array([counted.get(t, 0) for t in vocabulary], dtype=np.float64))
+
+    order = np.random.default_rng(args.seed).permutation(len(train))
     cut = len(train) // 5
-    test_ids = [r for r, _ in reports["test"]]
-    validation_ids = [reports["train"][i][0] for i in order[:cut]]
     validation_runs = cases(
-        counts_without(validation_ids + test_ids),
         [train[i] for i in order[cut:]],
         [train[i] for i in order[:cut]],
         rare,
         width,
-        regularization,
+        lam,
         args.seed,
     )
-    baseline = measure(validation_runs, terms, None)
+    baseline = measure(validation_runs, lambda case: None)
     scored = []
     for values in itertools.product(*GRID.values()):
         settings = Similarity(**dict(zip(GRID, values, strict=True)))
         if settings.family == settings.tactics == settings.description == 0:
             continue
-        scored.append((measure(validation_runs, terms, settings), settings))
+        scored.append((measure(validation_runs, settings_scoring(terms, settings)), settings))
     scored.sort(key=lambda item: -item[0]["auc"].mean())
     chosen = scored[0][1]
 
-    test_runs = cases(
-        counts_without(test_ids), train, test, rare, width, regularization, args.seed + 1
-    )
-    unreachable = measure(test_runs, terms, None)
-    rows = []
+    test_ids = [r for r, _ in reports["test"]]
+    test_runs = cases(train, test, rare, width, lam, args.seed + 1)
+    unreachable = measure(test_runs, lambda case: None)
     variants = {
-        "unreachable (today)": None,
+        "unreachable (before)": None,
         "chosen": chosen,
         "parent family only": replace(chosen, family=1.0, tactics=0.0, description=0.0),
         "tactics only": replace(chosen, family=0.0, tactics=1.0, description=0.0),
         "description only": replace(chosen, family=0.0, tactics=0.0, description=1.0),
-        "chosen, observed lend 0": replace(chosen, observed=0.0),
-        "chosen, no procedure prior": replace(chosen, prior=0.0),
-        "procedure prior only": replace(chosen, scale=0.0, prior=max(chosen.prior, 0.25)),
+        "observed neighbours lend 0": replace(chosen, observed=0.0),
     }
+    rows, seen_settings = [], []
     for name, settings in variants.items():
-        result = measure(test_runs, terms, settings)
-        rows.append(
-            [
-                name,
-                mean_ci(result["recall"]),
-                mean_ci(result["recall"] - unreachable["recall"]),
-                mean_ci(result["auc"]),
-                mean_ci(result["auc"] - unreachable["auc"]),
-                mean_ci(result["fold_auc"]),
-                mean_ci(result["fold_within"]),
-                f"{result['fold_top'].mean():.3f}",
-            ]
-        )
+        if settings is not None and settings in seen_settings:
+            continue  # the same as a row above
+        seen_settings.append(settings)
+        scoring = (lambda case: None) if settings is None else settings_scoring(terms, settings)
+        rows.append(row(name, measure(test_runs, scoring), unreachable))
+    prior = settings_scoring(terms, chosen, PRIOR * log_uses(test_ids))
+    rows.append(
+        row(f"chosen + {PRIOR}·log(1 + procedure uses)", measure(test_runs, prior), unreachable)
+    )
+    reference = {}
+    for case in test_runs:
+        for key, values in case.rank(None, full=case.with_fold).items():
+            reference.setdefault(key, []).append(values)
+    reference = {k: np.concatenate(v) for k, v in reference.items()}
+    rows.append(row("reference: EASE fitted with the fold's columns", reference, unreachable))
+    frequency = measure(
+        test_runs,
+        lambda case: np.broadcast_to(
+            np.log1p(counts[case.fold]), (len(case.targets), len(case.fold))
+        ).astype(float),
+    )
     best = scored[0][0]
     notes = [
         f"Rare techniques made unseen: {len(rare)} (1–{args.rare} training reports), "
         f"{FOLDS} folds; {len(unreachable['fold_auc'])} of their occurrences are test targets "
-        f"in {len(unreachable['recall'])} report-fold cases.",
-        f"Chosen on validation by AUC over all targets ({best['auc'].mean():.3f} vs unreachable "
-        f"{baseline['auc'].mean():.3f}; recall@20 {best['recall'].mean():.3f} vs "
+        f"in {len(unreachable['recall'])} report-fold cases ({len(set(unreachable['report']))} "
+        "reports).",
+        f"Chosen on validation by the AUC over all targets ({best['auc'].mean():.4f} vs "
+        f"unreachable {baseline['auc'].mean():.4f}; recall@20 {best['recall'].mean():.3f} vs "
         f"{baseline['recall'].mean():.3f}): {chosen}. Next best: "
         + "; ".join(f"{r['auc'].mean():.4f} {s}" for r, s in scored[1:4]),
         "AUC: the share of a report's non-target candidates ranked below a target (ties half); "
-        "an unreachable technique ties with the other unreachable ones at the bottom. AUC among "
-        "the unseen: an unseen target against the fold's other techniques only (0.5: no "
-        "signal). For reference, EASE fitted with the fold's columns ranks those targets among "
-        "the fold's techniques at 0.751, and their corpus frequency alone at 0.712 "
-        "(session 8; neither is available for a never-reported technique).",
-        "Intervals: 95% over report-fold cases (unseen AUC: over unseen targets), differences "
-        "paired with unreachable on the same cases.",
+        "an unreachable technique ties with the other unreachable ones at the bottom. Among the "
+        "unseen: a fold target against the fold's other techniques only (0.5: no signal). The "
+        "fold techniques' corpus frequency alone ranks them among the unseen at "
+        f"{clustered(frequency['fold_within'], frequency['technique'])} (a never-reported "
+        "technique has none).",
+        "Intervals: 95% over reports (recall, AUC over all targets, differences paired with "
+        "unreachable on the same cases) and over techniques (the unseen targets' columns).",
         f"{time.perf_counter() - started:.0f} s on this machine.",
     ]
     write_table(
@@ -325,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
         notes,
     )
     (RESULTS / "unseen.json").write_text(
-        json.dumps({"chosen": chosen.__dict__, "rows": rows}, indent=1) + "\n"
+        json.dumps({"chosen": asdict(chosen), "rows": rows}, indent=1) + "\n"
     )
 
 

@@ -40,7 +40,6 @@ from recommenders.artifacts import (
     save_model,
     write_best_pointer,
 )
-from recommenders.attack import TechniqueCatalog
 from recommenders.data import (
     DEFAULT_CORPUS,
     PairSplit,
@@ -57,7 +56,7 @@ from recommenders.jsonio import atomic_write, staged_folder, write_json
 from recommenders.metrics import KS
 from recommenders.models import Recommender, make_model
 from recommenders.models.base import resolve_device
-from recommenders.procedures import ProcedureSplit, load_procedures, use_counts
+from recommenders.procedures import ProcedureSplit, load_procedures
 from recommenders.sweeps import DEFAULT_MODELS, SWEEPS
 from recommenders.unseen import DEFAULT as UNSEEN_DEFAULT
 from recommenders.unseen import UnseenTechniques, save_unseen
@@ -393,7 +392,7 @@ def run(config: TrainConfig) -> Path:
             split=SplitRecord(tuple(data.report_ids[i] for i in report.test.rows)),
         )
         models_dir = staging / "models"
-        unseen = unseen_techniques(catalog, data.techniques, attack_path)
+        unseen = UnseenTechniques.build(catalog, data.techniques, UNSEEN_DEFAULT)
         refit_bar = tqdm(sorted(chosen.items()), desc="refit+test", unit="model", disable=None)
         for i, ((name, protocol), result) in enumerate(refit_bar, start=1):
             refit_bar.set_postfix_str(f"{name}/{protocol}")
@@ -517,18 +516,6 @@ def _write_plots(
                 f"Technique embeddings ({name}), PCA, coloured by first tactic",
             )
             break
-
-
-def unseen_techniques(
-    catalog: TechniqueCatalog, vocabulary: tuple[str, ...], attack_path: Path
-) -> UnseenTechniques:
-    """Scores for the catalog's active techniques outside the vocabulary, so a forecast can
-    reach every one (`recommenders.unseen`); procedure uses only from a release that may train."""
-    try:
-        counts = use_counts(load_procedures(attack_path, catalog))
-    except DataError:
-        counts = {}
-    return UnseenTechniques.build(catalog, vocabulary, UNSEEN_DEFAULT, counts)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,13 +7,10 @@ techniques most like it in ATT&CK — the same parent family, shared tactics, si
 descriptions — shrunk toward an offset that says how much less often an unseen technique turns
 up than a seen one:
 
-    z(t) = offset + prior · log(1 + uses_t) + scale · Σ_j w_tj z_j,
-    w_t ∝ similarity(t, j) over its `neighbours` nearest,
+    z(t) = offset + scale · Σ_j w_tj z_j,   w_t ∝ similarity(t, j) over its `neighbours` nearest,
 
 where z_j is technique j's score standardised over the techniques left to forecast (an
-observed technique lends `observed` instead) and uses_t counts the groups, software and
-campaigns ATT&CK's procedure examples say use t. The weights
-are fixed at build time (`UnseenTechniques.build`, which needs the catalog); the forecast needs
+observed technique lends `observed` instead). The weights are fixed at build time (`UnseenTechniques.build`, which needs the catalog); the forecast needs
 only the stored neighbours, so a model folder without the ATT&CK bundle still scores them.
 `benchmarks.unseen` chose the settings by simulated cold start (techniques removed from
 training, their scores rebuilt this way) on validation reports and measured them on test.
@@ -52,8 +49,6 @@ class Similarity:
     neighbours: int = 10
     offset: float = -1.0
     scale: float = 1.0
-    prior: float = 0.0
-    """Weight of log(1 + the technique's procedure uses in ATT&CK): how common curators find it."""
     observed: float = 0.0
     """The standardised score an observed neighbour lends: seeing a technique's sibling is
     evidence for it that the model's own scores (never ranking what was seen) cannot carry."""
@@ -71,7 +66,11 @@ DEFAULT = Similarity(
     family=0.0, tactics=0.0, description=1.0, neighbours=40, offset=-0.5, observed=8.0
 )
 """Chosen by `benchmarks.unseen` on validation reports (session 8): the description alone beat
-adding the parent family, the tactics or the procedure-use prior."""
+adding the parent family or the tactics (and a prior on ATT&CK's procedure-use counts, measured
+there, did not help)."""
+
+MAX_TECHNIQUES = 5_000
+"""More entries than ATT&CK has techniques: a file that holds them was not written here."""
 
 
 def _description(text: str) -> str:
@@ -126,46 +125,32 @@ class UnseenTechniques:
     """(len(techniques), k) column indices into the model's vocabulary."""
     weights: np.ndarray
     """(len(techniques), k) non-negative, each row summing to 1."""
-    uses: np.ndarray
-    """(len(techniques),) procedure uses in ATT&CK."""
     offset: float
     scale: float
     observed: float
-    prior: float
 
     @classmethod
     def build(
-        cls,
-        catalog: TechniqueCatalog,
-        vocabulary: tuple[str, ...],
-        settings: Similarity,
-        use_counts: dict[str, int],
+        cls, catalog: TechniqueCatalog, vocabulary: tuple[str, ...], settings: Similarity
     ) -> UnseenTechniques:
-        """For the catalog's active techniques outside `vocabulary`; `use_counts` from
-        `procedures.use_counts`."""
+        """For the catalog's active techniques outside `vocabulary`."""
         known = set(vocabulary)
         unseen = [t for t in catalog.active_ids() if t not in known]
         if not unseen:
-            nothing = np.zeros((0, 0))
-            return cls.from_similarity((), nothing, np.zeros(0, dtype=np.int64), settings)
+            return cls.from_similarity((), np.zeros((0, 0)), settings)
         terms = similarity_terms(catalog, unseen, list(vocabulary))
-        uses = np.array([use_counts.get(t, 0) for t in unseen], dtype=np.int64)
         return replace(
-            cls.from_similarity(tuple(unseen), settings.combine(terms), uses, settings),
+            cls.from_similarity(tuple(unseen), settings.combine(terms), settings),
             names=tuple(catalog.techniques[t].name for t in unseen),
             tactics=tuple(catalog.techniques[t].tactics for t in unseen),
         )
 
     @classmethod
     def from_similarity(
-        cls,
-        techniques: tuple[str, ...],
-        similar: np.ndarray,
-        uses: np.ndarray,
-        settings: Similarity,
+        cls, techniques: tuple[str, ...], similar: np.ndarray, settings: Similarity
     ) -> UnseenTechniques:
-        """`similar`: (len(techniques), vocabulary) combined similarity; `uses`: procedure
-        uses of each technique (names and tactics left empty)."""
+        """`similar`: (len(techniques), vocabulary) combined similarity (names and tactics
+        left empty)."""
         k = min(settings.neighbours, similar.shape[1])
         nearest = np.argsort(-similar, axis=1, kind="stable")[:, :k]
         weights = np.take_along_axis(similar, nearest, axis=1).clip(min=0.0)
@@ -178,11 +163,9 @@ class UnseenTechniques:
             ((),) * len(techniques),
             nearest.astype(np.int64),
             weights,
-            np.asarray(uses, dtype=np.int64),
             settings.offset,
             settings.scale,
             settings.observed,
-            settings.prior,
         )
 
     def contributions(self, standardised: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -195,30 +178,27 @@ class UnseenTechniques:
         each row's model scores standardised over the techniques it may still forecast;
         `observed` (same shape, bool) marks the row's observed techniques."""
         borrowed = self.contributions(standardised, observed).sum(axis=2)
-        base = self.offset + self.prior * np.log1p(self.uses)
-        return base[None, :] + self.scale * borrowed
+        return self.offset + self.scale * borrowed
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON for `unseen.json` (`from_json` reads it back)."""
         return {
             "offset": self.offset,
             "scale": self.scale,
             "observed": self.observed,
-            "prior": self.prior,
             "techniques": {
                 t: {
                     "name": name,
                     "tactics": list(tactics),
                     "neighbours": n.tolist(),
                     "weights": [round(float(w), 6) for w in ws],
-                    "uses": int(u),
                 }
-                for t, name, tactics, n, ws, u in zip(
+                for t, name, tactics, n, ws in zip(
                     self.techniques,
                     self.names,
                     self.tactics,
                     self.neighbours,
                     self.weights,
-                    self.uses,
                     strict=True,
                 )
             },
@@ -239,7 +219,7 @@ class UnseenTechniques:
         if not isinstance(payload, dict):
             raise fail("unseen", "expected an object")
         numbers = {}
-        for key in ("offset", "scale", "observed", "prior"):
+        for key in ("offset", "scale", "observed"):
             value = payload.get(key)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise fail(f"unseen.{key}", "expected a number")
@@ -247,9 +227,11 @@ class UnseenTechniques:
                 raise fail(f"unseen.{key}", "expected a finite number of size at most 100")
             numbers[key] = float(value)
         entries = payload.get("techniques")
-        if not isinstance(entries, dict):
-            raise fail("unseen.techniques", "expected an object of technique IDs")
-        techniques, names, tactics, neighbours, weights, uses = [], [], [], [], [], []
+        if not isinstance(entries, dict) or len(entries) > MAX_TECHNIQUES:
+            raise fail(
+                "unseen.techniques", f"expected an object of at most {MAX_TECHNIQUES} technique IDs"
+            )
+        techniques, names, tactics, neighbours, weights = [], [], [], [], []
         length = None
         for technique, entry in entries.items():
             where = f"unseen.techniques.{technique}"
@@ -265,10 +247,14 @@ class UnseenTechniques:
             ):
                 raise fail(f"{where}.tactics", "expected a list of tactic names")
             n, w = entry.get("neighbours"), entry.get("weights")
-            if not isinstance(n, list) or not all(
-                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < width for i in n
+            if (
+                not isinstance(n, list)
+                or not all(
+                    isinstance(i, int) and not isinstance(i, bool) and 0 <= i < width for i in n
+                )
+                or len(set(n)) != len(n)
             ):
-                raise fail(f"{where}.neighbours", f"expected column indices below {width}")
+                raise fail(f"{where}.neighbours", f"expected distinct column indices below {width}")
             if (
                 not isinstance(w, list)
                 or len(w) != len(n)
@@ -278,9 +264,8 @@ class UnseenTechniques:
                 )
             ):
                 raise fail(f"{where}.weights", "expected one weight in [0, 1] per neighbour")
-            count = entry.get("uses")
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise fail(f"{where}.uses", "expected a count of procedure uses (0 or more)")
+            if abs(sum(w) - 1.0) > 1e-3:
+                raise fail(f"{where}.weights", f"expected weights summing to 1, not {sum(w):.4g}")
             if length is None:
                 length = len(n)
             if len(n) != length or not n:
@@ -290,7 +275,6 @@ class UnseenTechniques:
             tactics.append(tuple(its_tactics))
             neighbours.append(n)
             weights.append(w)
-            uses.append(count)
         shape = (len(techniques), length or 0)
         return cls(
             tuple(techniques),
@@ -298,11 +282,9 @@ class UnseenTechniques:
             tuple(tactics),
             np.asarray(neighbours, dtype=np.int64).reshape(shape),
             np.asarray(weights, dtype=np.float64).reshape(shape),
-            np.asarray(uses, dtype=np.int64),
             numbers["offset"],
             numbers["scale"],
             numbers["observed"],
-            numbers["prior"],
         )
 
 
@@ -315,6 +297,7 @@ def standardise(scores: np.ndarray, available: np.ndarray) -> np.ndarray:
 
 
 def save_unseen(unseen: UnseenTechniques, model_dir: str | Path) -> Path:
+    """Write `unseen.json` into a model folder; returns its path."""
     path = Path(model_dir) / FILE
     write_json(path, unseen.to_json())
     return path

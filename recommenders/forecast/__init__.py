@@ -279,7 +279,9 @@ def forecast(
     `observed_techniques`), each with the `reasons` observed techniques that raised it most.
 
     With `unseen`, the catalog's techniques the model has no column for compete too, on
-    scores borrowed from their most similar seen techniques, mapped back to the model's scale."""
+    scores borrowed from their most similar seen techniques, mapped back to the model's scale
+    (not when the observed techniques raise nothing: there is no scale to borrow on); an unseen
+    ID among the `ignored` (the user gave it) is not forecast back."""
     vocabulary = manifest.technique_ids
     index = {t: i for i, t in enumerate(vocabulary)}
     known = [index[t] for t in observed]
@@ -298,23 +300,28 @@ def forecast(
     ranked = scores
     if unseen is not None and len(unseen.techniques) and finite.max() > finite.min():
         borrowed, lent = _borrowed(scores, unseen)
-        given = {t.strip().upper() for t in ignored or {}}  # an unseen ID the user gave
+        given = given_ids(ignored or {})
         borrowed[[t in given for t in unseen.techniques]] = -np.inf
         ranked = np.concatenate([scores, borrowed])
     top = np.argsort(-ranked, kind="stable")[:k]
     top = top[np.isfinite(ranked[top])]  # never an observed technique, however large k
-    reachable = ranked[np.isfinite(ranked)]
-    low, high = float(reachable.min()), float(reachable.max())
+    low, high = float(finite.min()), float(finite.max())  # the model's own: unseen ones clip
     shares, how = explain_scores(model, known, len(vocabulary))
     names, tactics = manifest.technique_names, manifest.technique_tactics
     predictions = []
     for r, j in enumerate(top):
-        relative = (float(ranked[j]) - low) / (high - low) if high > low else 0.0
+        relative = min(1.0, max(0.0, (ranked[j] - low) / (high - low))) if high > low else 0.0
         if j >= len(vocabulary):
             assert unseen is not None
             predictions.append(
                 _unseen_prediction(
-                    unseen, lent, j - len(vocabulary), r + 1, ranked[j], relative, vocabulary
+                    unseen,
+                    lent,
+                    vocabulary,
+                    index=j - len(vocabulary),
+                    rank=r + 1,
+                    score=float(ranked[j]),
+                    relative=relative,
                 )
             )
             continue
@@ -353,24 +360,32 @@ def _borrowed(scores: np.ndarray, unseen: UnseenTechniques) -> tuple[np.ndarray,
     return float(finite.mean()) + (spread if spread > 0 else 1.0) * borrowed, lent
 
 
+def given_ids(ignored: dict[str, str]) -> set[str]:
+    """The IDs a user gave that the model ignored, normalised as `observed_techniques` reads
+    them: never to be forecast back."""
+    return {t.strip().upper() for t in ignored}
+
+
 def _unseen_prediction(
     unseen: UnseenTechniques,
     lent: np.ndarray,
-    i: int,
+    vocabulary: tuple[str, ...],
+    *,
+    index: int,
     rank: int,
     score: float,
     relative: float,
-    vocabulary: tuple[str, ...],
     like: int = 3,
 ) -> Prediction:
-    order = np.argsort(-lent[i], kind="stable")[:like]
-    nearest = unseen.neighbours[i][order[lent[i][order] > 0]]
+    """The `index`-th unseen technique as a prediction, `like` the seen ones that lent most."""
+    order = np.argsort(-lent[index], kind="stable")[:like]
+    nearest = unseen.neighbours[index][order[lent[index][order] > 0]]
     return Prediction(
         rank=rank,
-        technique=unseen.techniques[i],
-        name=unseen.names[i],
-        tactics=unseen.tactics[i],
-        score=float(score),
+        technique=unseen.techniques[index],
+        name=unseen.names[index],
+        tactics=unseen.tactics[index],
+        score=score,
         relative=relative,
         because=(),
         unseen=True,

@@ -26,6 +26,7 @@ from recommenders.forecast import (
     attack_catalog,
     default_model,
     forecast,
+    given_ids,
     model_release,
     navigator_attack_version,
     observed_techniques,
@@ -155,7 +156,7 @@ class Forecaster:
         assert self.release is not None
         to_user = self.release.to_user
         observed = tuple(dict.fromkeys(to_user[t] for t in result.observed if t in to_user))
-        given = {t.strip().upper() for t in ignored}
+        given = given_ids(ignored)
         predictions: list[Prediction] = []
         for p in result.predictions:
             user_id = to_user.get(p.technique)

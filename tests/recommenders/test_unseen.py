@@ -33,9 +33,9 @@ def test_similarity_terms_follow_attack(catalog):
 def test_build_scores_every_active_technique_outside_the_vocabulary(catalog):
     vocabulary = ("T1001", "T1002", "T1003", "T1004", "T1005", "T1006", "T1007", "T1008")
     settings = Similarity(family=1, tactics=1, description=0, neighbours=3, offset=-1.0)
-    unseen = UnseenTechniques.build(catalog, vocabulary, settings, {"T1009": 4})
+    unseen = UnseenTechniques.build(catalog, vocabulary, settings)
     assert unseen.techniques == ("T1003.001", "T1009", "T1010", "T1011")
-    assert unseen.uses.tolist() == [0, 4, 0, 0]
+    assert unseen.names[0] == "PowerShell" and unseen.tactics[0] == ("execution",)
     # the sub-technique's nearest is its parent: same family and tactic
     assert vocabulary[unseen.neighbours[0, 0]] == "T1003"
     assert np.allclose(unseen.weights.sum(axis=1), 1.0)
@@ -48,17 +48,15 @@ def test_scores_are_the_documented_formula():
         ((), ()),
         np.array([[0, 1], [2, 0]]),
         np.array([[0.75, 0.25], [0.5, 0.5]]),
-        np.array([0, 3]),
         offset=-1.0,
         scale=2.0,
         observed=5.0,
-        prior=0.5,
     )
     z = np.array([[1.0, -1.0, 0.5]])
     observed = np.array([[False, False, True]])
     expected = [
         -1.0 + 2.0 * (0.75 * 1.0 + 0.25 * -1.0),
-        -1.0 + 0.5 * np.log(4) + 2.0 * (0.5 * 5.0 + 0.5 * 1.0),  # column 2 observed: lends 5
+        -1.0 + 2.0 * (0.5 * 5.0 + 0.5 * 1.0),  # column 2 observed: lends 5
     ]
     assert np.allclose(unseen.scores(z, observed)[0], expected)
 
@@ -70,11 +68,9 @@ def test_json_round_trip_and_strict_reading(tmp_path):
         (("execution",), ()),
         np.array([[0, 1], [1, 2]]),
         np.array([[0.5, 0.5], [1.0, 0.0]]),
-        np.array([2, 0]),
         -0.5,
         1.0,
         8.0,
-        0.25,
     )
     vocabulary = ("T2001", "T2002", "T2003")
     again = UnseenTechniques.from_json(
@@ -90,7 +86,7 @@ def test_json_round_trip_and_strict_reading(tmp_path):
     for field, bad in [
         ("offset", True),
         ("scale", float("nan")),
-        ("prior", 1e300),
+        ("observed", 1e300),
         ("techniques", []),
     ]:
         payload = unseen.to_json() | {field: bad}
@@ -100,10 +96,11 @@ def test_json_round_trip_and_strict_reading(tmp_path):
     payload["techniques"]["T1001"]["neighbours"] = [0, 3]  # column 3 of a 3-wide model
     with pytest.raises(DataError, match=r"T1001\.neighbours"):
         UnseenTechniques.from_json(payload, vocabulary, "m.json")
-    payload = unseen.to_json()
-    payload["techniques"]["T1002"]["uses"] = -1
-    with pytest.raises(DataError, match=r"T1002\.uses"):
-        UnseenTechniques.from_json(payload, vocabulary, "m.json")
+    for field, bad in [("neighbours", [1, 1]), ("weights", [1.0, 1.0]), ("weights", [0, 0])]:
+        payload = unseen.to_json()
+        payload["techniques"]["T1002"][field] = bad  # repeated, or not summing to one
+        with pytest.raises(DataError, match=rf"T1002\.{field}"):
+            UnseenTechniques.from_json(payload, vocabulary, "m.json")
     payload = unseen.to_json()
     payload["techniques"]["T2001"] = payload["techniques"].pop("T1001")  # the model has it
     with pytest.raises(DataError, match=r"T2001"):
@@ -129,8 +126,7 @@ def _shipped_with(unseen_ids, neighbour_ids, **settings):
         (("privilege-escalation",),) * n,
         np.array([[column[t]] for t in neighbour_ids]),
         np.ones((n, 1)),
-        np.zeros(n, dtype=np.int64),
-        **({"offset": 0.0, "scale": 1.0, "observed": 8.0, "prior": 0.0} | settings),
+        **({"offset": 0.0, "scale": 1.0, "observed": 8.0} | settings),
     )
     return model, manifest, unseen
 
@@ -146,10 +142,10 @@ def test_an_unseen_technique_is_forecast_when_its_neighbour_is_observed():
     # it lends z = 8 to the first: above every seen technique; the second borrows T1003's z
     assert (first.technique, first.unseen, first.like) == ("T1548.005", True, ("T1548",))
     assert first.name == "name of T1548.005" and first.because == ()
-    # the seen techniques keep their order and scores, one place down
+    # the seen techniques keep their order, scores and colours (relative), one place down
     rest = [p for p in result.predictions if not p.unseen]
-    assert [(p.technique, p.score) for p in rest] == [
-        (p.technique, p.score) for p in plain.predictions[: len(rest)]
+    assert [(p.technique, p.score, p.relative) for p in rest] == [
+        (p.technique, p.score, p.relative) for p in plain.predictions[: len(rest)]
     ]
     payload = first.to_json()
     assert payload["unseen"] is True and payload["like"] == ["T1548"]
