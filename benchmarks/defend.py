@@ -35,8 +35,13 @@ from agents.defenders import DEFENDERS, build_defender, run_defence
 from agents.evaluate import EVALUATION_SEED
 from benchmarks.timing import RESULTS, write_table
 
-ENVS = ("TIE-Defend-v0", "TIE-DefendEvasive-v0", "TIE-DefendReplay-v0", "TIE-DefendFlow-v0")
 FLOW = "TIE-DefendFlow-v0"
+MISMATCH = "TIE-Defend-v0, adversary tie_wals"
+"""The mismatched preset: TIE-Defend-v0 whose generative adversary is TIE's WALS (the pipeline's
+`tie_wals`, TIE's published settings) while every heuristic defender reasons with the shipped
+EASE, the model it would have: `gym.make("TIE-Defend-v0", model=<a tie_wals run>)` to play,
+heuristics built on `gym.make("TIE-Defend-v0")`."""
+ENVS = ("TIE-Defend-v0", "TIE-DefendEvasive-v0", "TIE-DefendReplay-v0", FLOW, MISMATCH)
 NATIVE = ("TIE-Defend-v0", "TIE-DefendEvasive-v0")
 """Envs whose generated campaigns the native vector twin trains on (faster rollouts)."""
 
@@ -66,15 +71,17 @@ def held_out_flow_kwargs(root: Path, tmp: Path) -> dict[str, Any]:
 
 
 def play(
-    env: gym.Env, episodes: int, rollout_episodes: int, names: tuple[str, ...] = DEFENDERS
+    env: gym.Env, episodes: int, rollout_episodes: int, defenders_env: gym.Env | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Each defender's per-episode results on this env."""
+    """Each defender's per-episode results on this env; heuristics reason with the model of
+    `defenders_env` (default: the env's own), the oracle always with the env's campaign."""
     results = {}
-    for name in names:
+    for name in DEFENDERS:
         count = rollout_episodes if name == "rollout" else episodes
         start = time.perf_counter()
+        knows = env if name == "oracle" or defenders_env is None else defenders_env
         outcome = run_defence(
-            env, build_defender(name, env, EVALUATION_SEED), count, EVALUATION_SEED
+            env, build_defender(name, knows, EVALUATION_SEED), count, EVALUATION_SEED
         )
         results[name] = {"episodes": count, "seconds": time.perf_counter() - start, **outcome}
     return results
@@ -99,6 +106,23 @@ def paired(results: dict[str, dict[str, Any]]) -> None:
 
 LEARNED = "maskable_ppo"
 """The learned defender of the table: MaskablePPO with the plain MLP of agents/hyperparams."""
+
+
+def tie_wals_kwargs(root: Path, tmp: Path) -> dict[str, Any]:
+    """TIE-Defend-v0's keywords for an adversary that is TIE's WALS, trained by the pipeline."""
+    from recommenders.train import TrainConfig, run
+
+    out = run(
+        TrainConfig(
+            data_dir=str(root), out=str(tmp / "tie_wals"), models=("tie_wals",), plots=False
+        )
+    )
+    return {"model": str(out), "data_dir": str(root)}
+
+
+def gym_id(label: str) -> str:
+    """The registered env id of a table row's label."""
+    return "TIE-Defend-v0" if label == MISMATCH else label
 
 
 def training_kwargs(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +156,7 @@ def learn(
         run = train(
             AgentTrainConfig(
                 algo=LEARNED,
-                env=env_id,
+                env=gym_id(env_id),
                 env_kwargs=kwargs,
                 timesteps=steps,
                 seed=seed,
@@ -253,6 +277,11 @@ def table(rows: dict[str, dict[str, dict[str, Any]]]) -> Path:
             "episodes; return and 'vs greedy' are means over training seeds with 95% t-intervals "
             "over seeds; ms / episode is play time. Learning curves (the trainer's own evaluation "
             "episodes, seeds from 10,000): defend_curves.png.",
+            f"{MISMATCH}: the generative env whose adversary samples from TIE's WALS (the "
+            "pipeline's tie_wals, TIE's published settings, temperature 1.65) while the "
+            "heuristics (and look-ahead's and rollout's simulations) reason with the shipped "
+            "EASE: the defender's model is not the adversary's; a learned defender trains on "
+            "that env, so it meets the real adversary.",
             "Command: python -m benchmarks.defend (per env: --env ID; rows kept in defend.json).",
         ],
     )
@@ -331,17 +360,24 @@ def main(argv: list[str] | None = None) -> None:
     rows = json.loads(store.read_text()) if store.is_file() else {}
     with tempfile.TemporaryDirectory() as tmp:
         for env_id in args.env:
-            kwargs = (
-                held_out_flow_kwargs(root, Path(tmp)) if env_id == FLOW else {"data_dir": str(root)}
-            )
-            env = gym.make(env_id, **kwargs)
+            if env_id == FLOW:
+                kwargs = held_out_flow_kwargs(root, Path(tmp))
+            elif env_id == MISMATCH:
+                kwargs = tie_wals_kwargs(root, Path(tmp))
+            else:
+                kwargs = {"data_dir": str(root)}
+            env = gym.make(gym_id(env_id), **kwargs)
+            defenders_env = gym.make(gym_id(env_id)) if env_id == MISMATCH else None
+            if defenders_env is not None:  # the same columns, or no heuristic plays the env
+                theirs = defenders_env.unwrapped.adversary.manifest.technique_ids
+                assert env.unwrapped.adversary.manifest.technique_ids == theirs
             stored = rows.get(env_id, {})
             if args.learned_only and stored.get("greedy", {}).get("episodes") != args.episodes:
                 parser.error(f"--learned-only: no stored {env_id} rows of {args.episodes} episodes")
             results = (
                 {n: r for n, r in stored.items() if n != LEARNED}
                 if args.learned_only
-                else play(env, args.episodes, args.rollout_episodes)
+                else play(env, args.episodes, args.rollout_episodes, defenders_env)
             )
             if args.learned_steps:
                 results[LEARNED] = learn(
