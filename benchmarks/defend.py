@@ -98,9 +98,10 @@ def paired(results: dict[str, dict[str, Any]]) -> None:
             ]
         mine = np.array(result["return"])
         result["vs_greedy"] = mean_ci(mine - greedy[: len(mine)])
-        result["vs_greedy_by_incident"] = by_incident(
-            mine - greedy[: len(mine)], result["campaign"]
-        )
+        if "campaign" in result:  # rows stored before session 8 do not name their campaigns
+            result["vs_greedy_by_incident"] = by_incident(
+                mine - greedy[: len(mine)], result["campaign"]
+            )
         result["greedy_return_same_episodes"] = float(greedy[: len(mine)].mean())
 
 
@@ -392,6 +393,8 @@ def main(argv: list[str] | None = None) -> None:
             elif LEARNED in stored:
                 results[LEARNED] = stored[LEARNED]
             paired(results)
+            # re-read before writing: another env's run may have stored its rows meanwhile
+            rows = json.loads(store.read_text()) if store.is_file() else {}
             rows[env_id] = results
             store.write_text(json.dumps(rows) + "\n")
             print(f"{env_id}: done", flush=True)
