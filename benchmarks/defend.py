@@ -107,6 +107,8 @@ def paired(results: dict[str, dict[str, Any]]) -> None:
 
 LEARNED = "maskable_ppo"
 """The learned defender of the table: MaskablePPO with the plain MLP of agents/hyperparams."""
+MODEL_BASED = "model_based"
+"""The defender that learns the adversary from watched campaigns (`agents.model_based`)."""
 
 
 def tie_wals_kwargs(root: Path, tmp: Path) -> dict[str, Any]:
@@ -195,6 +197,29 @@ def learn(
     }
 
 
+def model_based(
+    env_id: str, env: gym.Env, env_kwargs: dict[str, Any], campaigns: int, episodes: int
+) -> dict[str, Any]:
+    """`agents.model_based` learnt on the training side of the env, played on the table's."""
+    from agents.model_based import learn_adversary
+
+    kwargs = training_kwargs(env_id, env_kwargs)
+    start = time.perf_counter()
+    learned = learn_adversary(gym.make(gym_id(env_id), **kwargs), campaigns)
+    learn_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    outcome = run_defence(env, learned.defender(), episodes, EVALUATION_SEED)
+    return {
+        "episodes": episodes,
+        "seconds": time.perf_counter() - start,
+        "learn_seconds": learn_seconds,
+        "campaigns": campaigns,
+        "selection": {str(k): v for k, v in learned.selection.items()},
+        "trained_on": kwargs,
+        **outcome,
+    }
+
+
 def over_seeds(values: list[float]) -> tuple[float, float]:
     """Mean and 95% t-interval over training seeds."""
     from scipy.stats import t
@@ -245,6 +270,8 @@ def table(rows: dict[str, dict[str, dict[str, Any]]]) -> Path:
                 diff, diff_ci = seeds_diff, math.hypot(seeds_diff_ci, diff_ci)
             if "per_seed" in r:
                 name = f"{name} ({len(r['per_seed'])} seeds × {r['steps'] // 1000}k steps)"
+            if name == MODEL_BASED:
+                name = f"{name} (EASE on {r['campaigns'] // 1000}k watched campaigns)"
             relative = diff / reference if name != "greedy" else 0.0
             lines.append(
                 [
@@ -286,6 +313,10 @@ def table(rows: dict[str, dict[str, dict[str, Any]]]) -> Path:
             "the t-interval over seeds and the one over episodes (of the seeds' mean) in "
             "quadrature (on flows: over incidents of the seeds' mean); ms / episode is play time. Learning curves (the trainer's own evaluation "
             "episodes, seeds from 10,000): defend_curves.png.",
+            f"{MODEL_BASED}: `agents.model_based` — watches campaigns of the env's training side "
+            "(waiting, so every technique is revealed; training seeds from 0), fits EASE to them, "
+            "λ chosen by return on selection seeds from 200,000, then deploys greedily on that "
+            "model: a defender that learns the adversary instead of assuming it.",
             f"{MISMATCH}: the generative env whose adversary samples from TIE's WALS (the "
             "pipeline's tie_wals, TIE's published settings, temperature 1.65) while the "
             "heuristics (and look-ahead's and rollout's simulations) reason with the shipped "
@@ -356,9 +387,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--learned-seeds", type=int, default=3)
     parser.add_argument(
+        "--model-based-campaigns",
+        type=int,
+        default=0,
+        help=f"campaigns the {MODEL_BASED} defender watches before playing (0: no new row)",
+    )
+    parser.add_argument(
         "--learned-only",
         action="store_true",
-        help="keep the env's stored heuristic rows (same episodes), add the learned row only",
+        help="keep the env's stored rows (same episodes); replace only the learned ones asked for",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -384,9 +421,10 @@ def main(argv: list[str] | None = None) -> None:
             if args.learned_only and stored.get("greedy", {}).get("episodes") != args.episodes:
                 parser.error(f"--learned-only: no stored {env_id} rows of {args.episodes} episodes")
             results = (
-                {n: r for n, r in stored.items() if n != LEARNED}
+                dict(stored)
                 if args.learned_only
                 else play(env, args.episodes, args.rollout_episodes, defenders_env)
+                | {n: r for n, r in stored.items() if n in (LEARNED, MODEL_BASED)}
             )
             if args.learned_steps:
                 results[LEARNED] = learn(
@@ -398,8 +436,10 @@ def main(argv: list[str] | None = None) -> None:
                     args.learned_seeds,
                     args.episodes,
                 )
-            elif LEARNED in stored:
-                results[LEARNED] = stored[LEARNED]
+            if args.model_based_campaigns:
+                results[MODEL_BASED] = model_based(
+                    env_id, env, kwargs, args.model_based_campaigns, args.episodes
+                )
             paired(results)
             # re-read before writing: another env's run may have stored its rows meanwhile
             rows = json.loads(store.read_text()) if store.is_file() else {}
