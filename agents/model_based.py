@@ -7,7 +7,9 @@ defender spends its training budget watching campaigns instead: it plays `wait` 
 episodes (every technique of the campaign is then revealed), fits EASE to those technique sets,
 chooses EASE's λ by its return on selection episodes, and then acts as greedy on that model.
 Seeds: training from `seed` (agents.train's range), selection from `SELECTION_SEED`, never the
-benchmark's evaluation range (agents/evaluate.py).
+benchmark's evaluation range (agents/evaluate.py). Where the training side is a finite list
+(replayed train reports, the train incidents of a flow env) selection episodes replay campaigns
+it watched, so λ is chosen in sample there; on generated campaigns they are new.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from agents.baselines import GreedyAgent
-from agents.defenders import ForecastDefender, run_defence
+from agents.defenders import ForecastDefender, WaitDefender, run_defence
 from agents.evaluate import SELECTION_SEED
 from recommenders.models.ease import EASE
 from tie_gym.observation import ObservationSchema
@@ -32,12 +34,14 @@ def watch(env: gym.Env, episodes: int, seed: int) -> sp.csr_matrix:
     """(episodes, techniques) the techniques each campaign revealed while the defender waited."""
     n = env.unwrapped.n_techniques  # type: ignore[attr-defined]
     schema = ObservationSchema(n, detections=True)
+    waiting = WaitDefender(n)
     rows = []
     for episode in range(episodes):
-        observation, _ = env.reset(seed=seed + episode)
+        observation, info = env.reset(seed=seed + episode)
         done = False
         while not done:
-            observation, _, terminated, truncated, _ = env.step(n)  # n: wait
+            action = waiting.act(observation, info)
+            observation, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated
         rows.append(np.flatnonzero(schema.seen(observation)))
     indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
@@ -57,6 +61,7 @@ class LearnedAdversary:
     """λ → mean return on the selection episodes."""
 
     def defender(self) -> ForecastDefender:
+        """Greedy on the learnt model."""
         return ForecastDefender(GreedyAgent(self.model))
 
 
@@ -66,8 +71,8 @@ def learn_adversary(
     """Watch `episodes` training campaigns of `env`, fit EASE to them for each λ, keep the λ
     whose greedy returns most on `selection_episodes` selection episodes."""
     campaigns = watch(env, episodes, seed)
-    selection = {}
-    models = {}
+    selection: dict[float, float] = {}
+    models: dict[float, EASE] = {}
     for regularization in REGULARIZATION:
         models[regularization] = EASE(regularization).fit(campaigns)
         played = run_defence(
