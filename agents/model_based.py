@@ -24,7 +24,6 @@ from agents.baselines import GreedyAgent
 from agents.defenders import ForecastDefender, WaitDefender, run_defence
 from agents.evaluate import SELECTION_SEED
 from recommenders.models.ease import EASE
-from tie_gym.observation import ObservationSchema
 
 REGULARIZATION = (100.0, 300.0, 1_000.0, 3_000.0, 10_000.0)
 """EASE's λ candidates: experience is many short, noisy sets, so the strong end is tried."""
@@ -33,7 +32,6 @@ REGULARIZATION = (100.0, 300.0, 1_000.0, 3_000.0, 10_000.0)
 def watch(env: gym.Env, episodes: int, seed: int) -> sp.csr_matrix:
     """(episodes, techniques) the techniques each campaign revealed while the defender waited."""
     n = env.unwrapped.n_techniques  # type: ignore[attr-defined]
-    schema = ObservationSchema(n, detections=True)
     waiting = WaitDefender(n)
     rows = []
     for episode in range(episodes):
@@ -43,7 +41,7 @@ def watch(env: gym.Env, episodes: int, seed: int) -> sp.csr_matrix:
             action = waiting.act(observation, info)
             observation, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated
-        rows.append(np.flatnonzero(schema.seen(observation)))
+        rows.append(np.flatnonzero(waiting.schema.seen(observation)))
     indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
     indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     return sp.csr_matrix(
