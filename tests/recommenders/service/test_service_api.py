@@ -34,6 +34,16 @@ def test_forecast_from_ids_ranks_explains_and_reports_what_it_ignored(client, fo
     assert top["because"] and sum(b["contribution"] for b in top["because"]) >= top["score"] - 1e-6
 
 
+def test_a_technique_no_report_names_comes_labelled_with_what_it_is_like(client):
+    seen = ["T1578", "T1578.001", "T1578.002", "T1578.003"]
+    answer = client.post("/api/forecast", json={"techniques": seen, "k": 100}).json()
+    unseen = [p for p in answer["forecast"] if p["unseen"]]
+    assert unseen[0]["technique"] == "T1578.004" and unseen[0]["name"] == "Revert Cloud Instance"
+    assert unseen[0]["like"] and all(like["name"] for like in unseen[0]["like"])
+    assert {like["technique"] for like in unseen[0]["like"]} <= set(seen)
+    assert not any(p["like"] for p in answer["forecast"] if not p["unseen"])
+
+
 def test_the_same_forecast_as_the_cli_library(client, forecaster):
     answer = client.post(
         "/api/forecast", json={"techniques": ["T1078", "T1021.001"], "k": 10}
