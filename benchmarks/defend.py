@@ -128,6 +128,11 @@ def gym_id(label: str) -> str:
     return "TIE-Defend-v0" if label == MISMATCH else label
 
 
+def public(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Env keywords as the results may name them: no folder of this machine."""
+    return {k: v for k, v in kwargs.items() if k not in ("model", "data_dir")}
+
+
 def training_kwargs(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The env a learned defender trains on: the table's own, but never its evaluation data —
     replay trains on the train reports, flows on the train incidents."""
@@ -188,7 +193,7 @@ def learn(
         "seconds": play_seconds / seeds,
         "train_seconds": train_seconds / seeds,
         "steps": steps,
-        "trained_on": kwargs,
+        "trained_on": public(kwargs),
         "per_seed": per_seed,
         "curves": curves,
         "return": np.mean([r["return"] for r in per_seed], axis=0).tolist(),
@@ -215,7 +220,7 @@ def model_based(
         "learn_seconds": learn_seconds,
         "campaigns": campaigns,
         "selection": {str(k): v for k, v in learned.selection.items()},
-        "trained_on": kwargs,
+        "trained_on": public(kwargs),
         **outcome,
     }
 
