@@ -225,8 +225,8 @@ def model_based(
     }
 
 
-def over_seeds(values: list[float]) -> tuple[float, float]:
-    """Mean and 95% t-interval over training seeds."""
+def t_interval(values: list[float] | np.ndarray) -> tuple[float, float]:
+    """Mean and 95% t-interval of a few independent samples (training seeds, incidents)."""
     from scipy.stats import t
 
     array = np.asarray(values, dtype=np.float64)
@@ -240,18 +240,13 @@ def by_incident(differences: np.ndarray, campaigns: list[str]) -> tuple[float, f
     """Mean paired difference with a 95% t-interval over incidents (each incident's episodes
     averaged first), and the number of incidents: a flow replays the same campaign every time
     it is drawn, so its episodes are not independent evidence."""
-    from scipy.stats import t
-
     from recommenders.flows import incident
 
     groups: dict[str, list[float]] = {}
     for value, campaign in zip(differences.tolist(), campaigns, strict=False):
         groups.setdefault(incident(campaign), []).append(value)
-    means = np.array([np.mean(v) for v in groups.values()])
-    if len(means) < 2:
-        return float(means.mean()), math.nan, len(means)
-    half = t.ppf(0.975, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
-    return float(means.mean()), float(half), len(means)
+    mean, half = t_interval([np.mean(v) for v in groups.values()])
+    return mean, half, len(groups)
 
 
 def table(rows: dict[str, dict[str, dict[str, Any]]]) -> Path:
@@ -269,8 +264,8 @@ def table(rows: dict[str, dict[str, dict[str, Any]]]) -> Path:
                 diff, diff_ci, _ = r["vs_greedy_by_incident"]
                 reference = by_incident(greedy[: len(returns)], r["campaign"])[0]
             elif "per_seed" in r:  # training seeds and episodes both vary: in quadrature
-                seeds_ret, seeds_ret_ci = over_seeds([np.mean(x["return"]) for x in r["per_seed"]])
-                seeds_diff, seeds_diff_ci = over_seeds(r["vs_greedy_per_seed"])
+                seeds_ret, seeds_ret_ci = t_interval([np.mean(x["return"]) for x in r["per_seed"]])
+                seeds_diff, seeds_diff_ci = t_interval(r["vs_greedy_per_seed"])
                 ret, ret_ci = seeds_ret, math.hypot(seeds_ret_ci, ret_ci)
                 diff, diff_ci = seeds_diff, math.hypot(seeds_diff_ci, diff_ci)
             if "per_seed" in r:

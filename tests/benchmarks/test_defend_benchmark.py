@@ -31,8 +31,8 @@ def test_learned_defenders_never_train_on_the_tables_evaluation_data():
     assert flow["flow_split"] == "test"  # the evaluation env's keywords are left as they were
 
 
-def test_over_seeds_is_a_t_interval():
-    from benchmarks.defend import over_seeds
+def test_t_interval_over_seeds():
+    from benchmarks.defend import t_interval
 
-    mean, half = over_seeds([1.0, 2.0, 3.0])
+    mean, half = t_interval([1.0, 2.0, 3.0])
     assert mean == 2.0 and math.isclose(half, t.ppf(0.975, 2) * 1.0 / math.sqrt(3))
